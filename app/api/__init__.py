@@ -1,0 +1,1 @@
+"""HTTP layer: FastAPI routers and their pydantic schemas. Thin: parse, call, serialize."""

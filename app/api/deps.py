@@ -1,0 +1,97 @@
+"""Shared dependencies: the services, the first-party user, and scope-checked access.
+
+Two kinds of bearer token reach the API (see the spec): the user's own JWT, which opens
+everything, and OAuth2 access tokens, which open only what their scopes allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import RowMapping
+from starlette.requests import Request
+
+from app import clock
+from app.accounts.user_tokens import (
+    ExpiredUserToken,
+    InvalidUserToken,
+    UserClaims,
+    looks_like_jwt,
+)
+from app.api.bearer import bearer_token
+from app.api.errors import ApiError
+from app.oauth.errors import InsufficientScope
+from app.oauth.resource import validate_access_token
+from app.services import Services
+
+NO_TOKEN = "provide a valid auth token"
+EXPIRED = "signature expired, please log in again"
+INVALID = "invalid token, please log in again"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a user, and either their JWT claims (first party) or a token's scopes."""
+
+    user_id: int
+    user: RowMapping
+    claims: UserClaims | None = None
+    scope: frozenset[str] | None = None  # None: first-party, every scope
+
+    @property
+    def first_party(self) -> bool:
+        return self.claims is not None
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:
+    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    return ApiError(text, 401, headers={"WWW-Authenticate": challenge})
+
+
+async def _first_party(svc: Services, token: str) -> Principal:
+    try:
+        claims = svc.user_tokens.decode(token)
+    except ExpiredUserToken:
+        raise _unauthorized(EXPIRED) from None
+    except InvalidUserToken:
+        raise _unauthorized(INVALID) from None
+    async with svc.db.read() as storage:
+        user = await storage.users.active_user(claims.user_id, claims.jti)
+    if user is None:
+        raise _unauthorized(INVALID)
+    return Principal(user_id=claims.user_id, user=user, claims=claims)
+
+
+async def first_party_user(request: Request) -> Principal:
+    """The user's own JWT only: app management and authorization are first-party endpoints,
+    so an OAuth2 access token is refused here whatever its scope."""
+    token = bearer_token(request)
+    if token is None:
+        raise _unauthorized(NO_TOKEN, error=None)
+    if not looks_like_jwt(token):
+        raise _unauthorized(INVALID)
+    return await _first_party(services(request), token)
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """The user's JWT (full access), or an OAuth2 access token that carries `scope`."""
+
+    async def dependency(request: Request) -> Principal:
+        token = bearer_token(request)
+        if token is None:
+            raise _unauthorized(NO_TOKEN, error=None)
+        svc = services(request)
+        if looks_like_jwt(token):
+            return await _first_party(svc, token)
+        grant = await validate_access_token(svc.db, token, clock.utcnow())
+        if scope not in grant.scope:
+            raise InsufficientScope(scope)
+        return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency

@@ -1,0 +1,1 @@
+"""Pydantic schemas of requests and responses, shown in the OpenAPI docs."""

@@ -1,0 +1,107 @@
+"""Tables. Secrets (client secrets, codes, tokens) are stored only as SHA-256 hex digests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.db.types import UTCDateTime
+
+HASH = String(64)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    accepted_policy_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    last_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    bio: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class RevokedUserToken(Base):
+    """A logged-out user JWT, by its `jti`, kept until the JWT would have expired anyway."""
+
+    __tablename__ = "revoked_user_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OAuth2Client(Base):
+    __tablename__ = "oauth2_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48), unique=True)
+    client_secret_hash: Mapped[str] = mapped_column(HASH)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_oauth2_clients_user_id_id", "user_id", "id"),)
+
+
+class AuthorizationCode(Base):
+    """A code is marked `used_at` when redeemed (not deleted), so a replay can be recognised."""
+
+    __tablename__ = "oauth2_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Token(Base):
+    """An access token and its refresh token, issued together and revoked together.
+
+    `family_id` is shared by every token rotated from one authorization code (RFC 9700 §4.14.2);
+    `code_id` names that code (RFC 6749 §4.1.2: a replayed code revokes what it issued).
+    `rotated_at` is set when the refresh token was spent on a rotation.
+    """
+
+    __tablename__ = "oauth2_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    access_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    refresh_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oauth2_codes.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

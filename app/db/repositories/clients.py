@@ -1,0 +1,115 @@
+"""OAuth2 clients (FitTrackee's "apps")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import RowMapping
+
+from app.db.models import OAuth2Client
+from app.db.repositories import Repository
+
+PUBLIC_COLUMNS = (
+    OAuth2Client.id,
+    OAuth2Client.client_id,
+    OAuth2Client.name,
+    OAuth2Client.website,
+    OAuth2Client.description,
+    OAuth2Client.redirect_uris,
+    OAuth2Client.scope,
+    OAuth2Client.issued_at,
+)
+
+
+class ClientRepository(Repository):
+    async def create(
+        self,
+        *,
+        user_id: int,
+        client_id: str,
+        client_secret_hash: str,
+        name: str,
+        website: str,
+        description: str | None,
+        redirect_uris: list[str],
+        scope: str,
+        now: datetime,
+    ) -> RowMapping:
+        result = await self.conn.execute(
+            insert(OAuth2Client)
+            .values(
+                user_id=user_id,
+                client_id=client_id,
+                client_secret_hash=client_secret_hash,
+                name=name,
+                website=website,
+                description=description,
+                redirect_uris=redirect_uris,
+                scope=scope,
+                issued_at=now,
+            )
+            .returning(*PUBLIC_COLUMNS)
+        )
+        return result.mappings().one()
+
+    async def page_for_user(
+        self, user_id: int, page: int, per_page: int
+    ) -> tuple[list[RowMapping], int]:
+        """One page of the user's clients, newest first, and the user's total.
+
+        The total rides along as a window count, so a page costs one query; only a page past
+        the end (no rows to carry it) needs a second, counting query.
+        """
+        total_col = func.count().over().label("total")
+        result = await self.conn.execute(
+            select(*PUBLIC_COLUMNS, total_col)
+            .where(OAuth2Client.user_id == user_id)
+            .order_by(OAuth2Client.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        rows = list(result.mappings())
+        if rows:
+            return rows, rows[0]["total"]
+        total = await self.conn.scalar(
+            select(func.count()).select_from(OAuth2Client).where(OAuth2Client.user_id == user_id)
+        )
+        return rows, total or 0
+
+    async def owned_by_client_id(self, user_id: int, client_id: str) -> RowMapping | None:
+        result = await self.conn.execute(
+            select(*PUBLIC_COLUMNS).where(
+                OAuth2Client.client_id == client_id, OAuth2Client.user_id == user_id
+            )
+        )
+        return result.mappings().first()
+
+    async def owned_by_id(self, user_id: int, id_: int) -> RowMapping | None:
+        result = await self.conn.execute(
+            select(*PUBLIC_COLUMNS).where(OAuth2Client.id == id_, OAuth2Client.user_id == user_id)
+        )
+        return result.mappings().first()
+
+    async def delete_owned(self, user_id: int, id_: int) -> bool:
+        """Delete the client; its codes and tokens go with it (ON DELETE CASCADE)."""
+        result = await self.conn.execute(
+            delete(OAuth2Client).where(OAuth2Client.id == id_, OAuth2Client.user_id == user_id)
+        )
+        return result.rowcount > 0
+
+    async def by_client_id(self, client_id: str) -> RowMapping | None:
+        """What the OAuth2 engine needs of a client: to authenticate it and check requests."""
+        result = await self.conn.execute(
+            select(
+                OAuth2Client.id,
+                OAuth2Client.client_id,
+                OAuth2Client.client_secret_hash,
+                OAuth2Client.user_id,
+                OAuth2Client.name,
+                OAuth2Client.website,
+                OAuth2Client.redirect_uris,
+                OAuth2Client.scope,
+            ).where(OAuth2Client.client_id == client_id)
+        )
+        return result.mappings().first()

@@ -1,0 +1,109 @@
+"""Users and logged-out user JWTs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from app.db.models import RevokedUserToken, User
+from app.db.repositories import Repository
+
+PROFILE_COLUMNS = (
+    User.id,
+    User.username,
+    User.email,
+    User.created_at,
+    User.is_active,
+    User.accepted_policy_at,
+    User.first_name,
+    User.last_name,
+    User.bio,
+    User.location,
+)
+
+
+class DuplicateUser(Exception):
+    """Username or e-mail already registered; `field` says which."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class UserRepository(Repository):
+    async def create(self, *, username: str, email: str, password_hash: str, now: datetime) -> int:
+        """Insert a user, active at once. Raises DuplicateUser (the caller's transaction is
+        then unusable, so check `taken_field` first and let this guard the race)."""
+        try:
+            result = await self.conn.execute(
+                insert(User)
+                .values(
+                    username=username,
+                    email=email,
+                    password_hash=password_hash,
+                    created_at=now,
+                    is_active=True,
+                    accepted_policy_at=now,
+                )
+                .returning(User.id)
+            )
+        except IntegrityError as exc:
+            raise DuplicateUser("username") from exc
+        return result.scalar_one()
+
+    async def taken_field(self, username: str, email: str) -> str | None:
+        """'username' or 'email' when either is already registered (case-insensitive)."""
+        row = (
+            await self.conn.execute(
+                select(User.username, User.email).where(
+                    (User.username == username) | (User.email == email)
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return "username" if row.username == username else "email"
+
+    async def credentials_by_email(self, email: str) -> RowMapping | None:
+        result = await self.conn.execute(
+            select(User.id, User.password_hash, User.is_active).where(User.email == email)
+        )
+        return result.mappings().first()
+
+    async def active_user(self, user_id: int, jti: str) -> RowMapping | None:
+        """The profile of an active user whose JWT `jti` was not logged out: one query."""
+        result = await self.conn.execute(
+            select(*PROFILE_COLUMNS).where(
+                User.id == user_id,
+                User.is_active.is_(True),
+                ~exists().where(RevokedUserToken.jti == jti),
+            )
+        )
+        return result.mappings().first()
+
+    async def profile(self, user_id: int) -> RowMapping | None:
+        result = await self.conn.execute(select(*PROFILE_COLUMNS).where(User.id == user_id))
+        return result.mappings().first()
+
+    async def update_profile(self, user_id: int, values: dict[str, Any]) -> None:
+        await self.conn.execute(update(User).where(User.id == user_id).values(**values))
+
+
+class RevokedUserTokenRepository(Repository):
+    async def revoke(self, jti: str, expires_at: datetime) -> None:
+        """Record a logged-out JWT; logging out twice is not an error."""
+        already = await self.conn.scalar(
+            select(RevokedUserToken.jti).where(RevokedUserToken.jti == jti)
+        )
+        if already is None:
+            await self.conn.execute(insert(RevokedUserToken).values(jti=jti, expires_at=expires_at))
+
+    async def delete_expired(self, now: datetime) -> int:
+        result = await self.conn.execute(
+            delete(RevokedUserToken).where(RevokedUserToken.expires_at < now)
+        )
+        return result.rowcount

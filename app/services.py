@@ -1,0 +1,31 @@
+"""Everything a request needs, built once per process and kept on `app.state.services`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.accounts.passwords import PasswordHasher
+from app.accounts.service import Accounts
+from app.accounts.user_tokens import UserTokenCodec
+from app.config import Settings
+from app.db.engine import Database, make_engine
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    user_tokens: UserTokenCodec
+    accounts: Accounts
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        db = Database(make_engine(settings))
+        codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
+        hasher = PasswordHasher(settings)
+        return cls(
+            settings=settings,
+            db=db,
+            user_tokens=codec,
+            accounts=Accounts(db, hasher, codec),
+        )
