@@ -7,7 +7,7 @@ PORT   ?= 5000
 WORKERS ?= 1
 export HOST PORT
 
-.PHONY: run test lint migrate install install-dev clean
+.PHONY: run test fuzz fault-test lint migrate install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--loop uvloop --http httptools --proxy-headers
+		--loop uvloop --http httptools --proxy-headers --no-access-log
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -37,7 +37,16 @@ lint: install-dev
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# schemathesis against /openapi.json through a real server; FUZZ_MAX_EXAMPLES bounds the budget.
+fuzz: install-dev
+	$(BIN)/python -m tests.fuzz.run
+
+# Stops and starts a PostgreSQL cluster of its own (made on first use, port 5433).
+fault-test: install-dev
+	$(BIN)/pytest -m faults tests/faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,8 +1,14 @@
-"""Settings: the one place environment variables are read (pydantic-settings)."""
+"""Settings: the one place environment variables are read (pydantic-settings).
+
+Every field is read from the environment variable of the same name, upper-cased
+(`DATABASE_URL`, `SECRET_KEY`, `CORS_ORIGINS`, ...). The defaults give a working development
+server on SQLite under `./data/`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +21,8 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path("data")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'oauth2.db'}"
+MIN_SECRET_KEY = 32
+SECRET_KEY_FILE = "secret_key"
 
 
 class Settings(BaseSettings):
@@ -24,7 +32,10 @@ class Settings(BaseSettings):
 
     app_env: Literal["development", "production", "test"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
+    # Signs the users' JWTs. Required in production; in development a key is generated once
+    # and kept in `data_dir` (see `signing_key`).
     secret_key: str = ""
+    data_dir: Path = DATA_DIR
     host: str = "127.0.0.1"
     port: int = 5000
     cors_origins: str = ""  # comma-separated origins of the single-page client
@@ -48,10 +59,29 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 64 * 1024
 
+    # --- Operations (issue 6): discovery, rate limits, metrics and logs ---
+    # RFC 8414 issuer, e.g. https://oauth.example.com; empty: each request's base URL.
+    issuer: str = ""
+    # Rate-limit counters in Redis (shared by every worker and replica); empty: in memory.
+    redis_url: str = ""
+    rate_limits_enabled: bool | None = None  # None: on, except when APP_ENV=test
+    rate_limit_login_per_account: int = 10  # failed logins per e-mail per window
+    rate_limit_login_per_ip: int = 50  # failed logins per client IP per window
+    rate_limit_login_window: int = 900
+    rate_limit_registrations_per_ip: int = 20
+    rate_limit_registration_window: int = 3600
+    rate_limit_client_failures: int = 20  # failed client authentications per client_id
+    rate_limit_client_window: int = 900
+    access_log: bool = True  # one JSON line per request on stdout
+    metrics_enabled: bool = True  # GET /metrics and the request metrics
+    prometheus_multiproc_dir: str = ""  # several workers: an empty directory they share
+
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:
-        if self.app_env == "production" and len(self.secret_key) < 32:
-            raise ValueError("SECRET_KEY of at least 32 characters is required in production")
+        if self.app_env == "production" and len(self.secret_key) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"SECRET_KEY of at least {MIN_SECRET_KEY} characters is required in production"
+            )
         return self
 
     @property
@@ -67,16 +97,37 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def signing_key(self) -> str:
-        """The JWT key: SECRET_KEY, or one generated once and kept in the data folder."""
+        """The JWT key: SECRET_KEY, or (outside production) one generated once and kept in
+        the data folder, so that tokens survive a restart and every worker signs alike."""
         if self.secret_key:
             return self.secret_key
-        key_file = DATA_DIR / "secret_key"
+        key_file = self.data_dir / SECRET_KEY_FILE
         if not key_file.exists():
-            DATA_DIR.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(48))
-            key_file.chmod(0o600)
-            log.warning("SECRET_KEY not set: generated one in %s (development only)", key_file)
+            _create_key_file(key_file)
+        log.warning(
+            "SECRET_KEY is not set: signing user tokens with the development key kept in %s; "
+            "set SECRET_KEY (and APP_ENV=production) for a real deployment",
+            key_file,
+        )
         return key_file.read_text().strip()
+
+
+def _create_key_file(key_file: Path) -> None:
+    """Write a new random key atomically: several workers starting at once end up with the
+    same key (the first `link` wins, the others read it)."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, key_file)
+            log.warning("SECRET_KEY is not set: generated a development key in %s", key_file)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @lru_cache

@@ -4,66 +4,27 @@ DATABASE_URL says so), clean tables before every test, and an HTTP client on the
 from __future__ import annotations
 
 import os
-import secrets
-import subprocess
-import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from app import clock
 from app.config import Settings
 from app.db.models import Base
 from app.main import create_app
+from tests.databases import fresh_database
+from tests.databases import postgres_admin as _postgres_admin  # noqa: F401 (old import path)
 from tests.helpers import TEST_SECRET_KEY
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _postgres_admin(url: str, sql: str) -> None:
-    """Run one statement on the server's `postgres` database (CREATE/DROP DATABASE)."""
-    admin = make_url(url).set(drivername="postgresql", database="postgres")
-    subprocess.run(
-        ["psql", admin.render_as_string(hide_password=False), "-qtAXc", sql],
-        check=True,
-        capture_output=True,
-    )
-
-
-def migrate(database_url: str, revision: str = "head", direction: str = "upgrade") -> None:
-    """Run alembic in a child process, as `make run` does."""
-    env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run(
-        [sys.executable, "-m", "alembic", direction, revision],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database made for this run and dropped after it."""
-    base = os.environ.get("DATABASE_URL", "")
-    if base.startswith("postgresql"):
-        name = f"oauth2_test_{os.getpid()}_{secrets.token_hex(3)}"
-        _postgres_admin(base, f'CREATE DATABASE "{name}"')
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        migrate(url)
+    with fresh_database(os.environ.get("DATABASE_URL")) as url:
         yield url
-        _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        with tempfile.TemporaryDirectory(prefix="oauth2-test-") as folder:
-            url = f"sqlite+aiosqlite:///{folder}/test.db"
-            migrate(url)
-            yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,14 @@ from app.db.engine import Database
 from app.db.repositories.users import DuplicateUser
 
 USERNAME_RE = re.compile(r"^[a-zA-Z0-9_]+$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# FitTrackee 0.7's e-mail rule (`is_valid_email`).
+EMAIL_RE = re.compile(r"^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")
+MIN_USERNAME, MAX_USERNAME = 3, 30
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_EMAIL = 255
-MAX_PASSWORD = 1024
+
+POLICY_NOT_ACCEPTED = "sorry, you must agree privacy policy to register"
+INVALID_CREDENTIALS = "invalid credentials"
 
 
 class AccountError(Exception):
@@ -28,18 +33,25 @@ class AccountError(Exception):
         self.status_code = status_code
 
 
+def taken_message(field: str) -> str:
+    return f"sorry, that {field} is already taken"
+
+
 def registration_problems(username: str, email: str, password: str) -> str:
-    """FitTrackee's newline-separated validation message, empty when all is well."""
+    """FitTrackee's newline-separated validation message, empty when all is well.
+
+    Every rule that fails adds its line, as FitTrackee does (`register_controls`).
+    """
     problems = ""
-    if not 3 <= len(username) <= 30:
+    if not MIN_USERNAME <= len(username) <= MAX_USERNAME:
         problems += "username: 3 to 30 characters required\n"
-    elif not USERNAME_RE.match(username):
+    if not USERNAME_RE.match(username):
         problems += (
             'username: only alphanumeric characters and the underscore character "_" allowed\n'
         )
     if len(email) > MAX_EMAIL or not EMAIL_RE.match(email):
         problems += "email: valid email must be provided\n"
-    if len(password) < 8:
+    if len(password) < MIN_PASSWORD:
         problems += "password: 8 characters required\n"
     elif len(password) > MAX_PASSWORD:
         problems += f"password: {MAX_PASSWORD} characters maximum\n"
@@ -54,40 +66,60 @@ class Accounts:
 
     async def register(
         self, *, username: str, email: str, password: str, accepted_policy: bool
-    ) -> None:
-        email = email.strip().lower()
+    ) -> int:
+        """Create an account, active at once (there is no e-mail step here).
+
+        Usernames and e-mails are unique regardless of case. FitTrackee answers a taken
+        e-mail with a silent success because its accounts wait for an e-mail confirmation;
+        here the account would be usable at once, so a taken e-mail is refused openly.
+        """
         if not accepted_policy:
-            raise AccountError("sorry, you must agree privacy policy to register")
+            raise AccountError(POLICY_NOT_ACCEPTED)
+        email = email.strip().lower()
         problems = registration_problems(username, email, password)
         if problems:
             raise AccountError(problems)
-        async with self._db.read() as storage:
-            taken = await storage.users.taken_field(username, email)
-        if taken:
-            raise AccountError(f"sorry, that {taken} is already taken")
+        await self._refuse_taken(username, email)
         password_hash = await self._hasher.hash(password)
         try:
             async with self._db.transaction() as storage:
-                await storage.users.create(
+                return await storage.users.create(
                     username=username, email=email, password_hash=password_hash, now=clock.utcnow()
                 )
         except DuplicateUser as exc:
-            raise AccountError("sorry, that username is already taken") from exc
+            # Lost a race with a concurrent registration: say which field it took.
+            await self._refuse_taken(username, email)
+            raise AccountError(taken_message(exc.field)) from exc
+
+    async def _refuse_taken(self, username: str, email: str) -> None:
+        async with self._db.read() as storage:
+            taken = await storage.users.taken_field(username, email)
+        if taken:
+            raise AccountError(taken_message(taken))
 
     async def login(self, *, email: str, password: str) -> str:
-        """A new user JWT; the same answer for an unknown e-mail and a wrong password."""
+        """A new user JWT; the same answer, in about the same time, for an unknown e-mail,
+        an inactive account and a wrong password."""
         async with self._db.read() as storage:
             row = await storage.users.credentials_by_email(email.strip().lower())
         stored_hash = row["password_hash"] if row is not None else None
-        ok = await self._hasher.verify(password[:MAX_PASSWORD], stored_hash)
+        # An over-long password can match nothing (registration refuses them), but is still
+        # answered after one hash verification, never truncated.
+        candidate = password if len(password) <= MAX_PASSWORD else ""
+        ok = await self._hasher.verify(candidate, stored_hash) and candidate == password
         if not ok or row is None or not row["is_active"]:
-            raise AccountError("invalid credentials", 401)
+            raise AccountError(INVALID_CREDENTIALS, 401)
         return self._codec.encode(row["id"], clock.utcnow())
 
     async def logout(self, claims: UserClaims) -> None:
-        """The token stops working at once: its `jti` is recorded until it would expire."""
+        """The token stops working at once: its `jti` is recorded until it would expire.
+
+        Entries whose token has expired anyway are purged in the same transaction, so the
+        table holds only tokens that could still be presented.
+        """
         async with self._db.transaction() as storage:
             await storage.revoked_user_tokens.revoke(claims.jti, claims.expires_at)
+            await storage.revoked_user_tokens.delete_expired(clock.utcnow())
 
     async def edit_profile(self, user_id: int, values: dict[str, Any]) -> RowMapping:
         async with self._db.transaction() as storage:

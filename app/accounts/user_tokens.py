@@ -1,4 +1,9 @@
-"""The first-party user token: an HS256 JWT (python-jose), decoded with the algorithm pinned."""
+"""The first-party user token: an HS256 JWT (python-jose), decoded with the algorithm pinned.
+
+Pinning the algorithm (RFC 8725 §3.1) refuses tokens whose header says `none`, `HS512` or an
+asymmetric algorithm, whatever key they were made with. Expiry is checked against the app's
+clock (`app.clock`), so tests can move time and every part of the app agrees on "now".
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from jose import ExpiredSignatureError, JWTError, jwt
+from jose import JWTError, jwt
+
+from app import clock
 
 ALGORITHM = "HS256"
 
@@ -37,6 +44,7 @@ class UserTokenCodec:
         self._lifetime = lifetime
 
     def encode(self, user_id: int, now: datetime) -> str:
+        """A token for `user_id`; its random `jti` lets logout revoke this token alone."""
         claims = {
             "sub": str(user_id),
             "iat": int(now.timestamp()),
@@ -45,21 +53,27 @@ class UserTokenCodec:
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
-    def decode(self, token: str) -> UserClaims:
+    def decode(self, token: str, now: datetime | None = None) -> UserClaims:
         """Claims of a valid token; ExpiredUserToken or InvalidUserToken otherwise."""
         try:
             claims = jwt.decode(
                 token,
                 self._key,
                 algorithms=[ALGORITHM],
-                options={"require_exp": True, "require_sub": True, "require_jti": True},
+                # `exp` is checked below, against the app's clock (jose's `require_exp` would
+                # switch its own check back on).
+                options={"verify_exp": False, "require_sub": True, "require_jti": True},
             )
-            return UserClaims(
+            expires = claims["exp"]
+            if isinstance(expires, bool) or not isinstance(expires, int):
+                raise InvalidUserToken
+            user_claims = UserClaims(
                 user_id=int(claims["sub"]),
                 jti=str(claims["jti"]),
-                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                expires_at=datetime.fromtimestamp(expires, UTC),
             )
-        except ExpiredSignatureError as exc:
-            raise ExpiredUserToken from exc
-        except (JWTError, KeyError, TypeError, ValueError) as exc:
+        except (JWTError, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
             raise InvalidUserToken from exc
+        if user_claims.expires_at <= (now or clock.utcnow()):
+            raise ExpiredUserToken
+        return user_claims

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import RowMapping
 from starlette.requests import Request
 
@@ -24,6 +27,19 @@ from app.api.errors import ApiError
 from app.oauth.errors import InsufficientScope
 from app.oauth.resource import validate_access_token
 from app.services import Services
+
+# Shown in the OpenAPI docs (and the "Authorize" button of /docs) only: the token itself is
+# read by `app.api.bearer.bearer_token`.
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT or opaque",
+    description=(
+        "The user's **auth token** from `POST /api/auth/login` (every endpoint), or an "
+        "**OAuth2 access token** from `POST /api/oauth/token` (only where its scopes allow)."
+    ),
+    auto_error=False,
+)
+DocumentedBearer = HTTPAuthorizationCredentials | None
 
 NO_TOKEN = "provide a valid auth token"
 EXPIRED = "signature expired, please log in again"
@@ -49,13 +65,15 @@ def services(request: Request) -> Services:
 
 
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:
+    """RFC 6750 §3: a 401 always challenges with `Bearer`; `error="invalid_token"` only
+    when a token was sent (§3.1), never when the request carried none."""
     challenge = f'Bearer error="{error}"' if error else "Bearer"
     return ApiError(text, 401, headers={"WWW-Authenticate": challenge})
 
 
 async def _first_party(svc: Services, token: str) -> Principal:
     try:
-        claims = svc.user_tokens.decode(token)
+        claims = svc.user_tokens.decode(token, clock.utcnow())
     except ExpiredUserToken:
         raise _unauthorized(EXPIRED) from None
     except InvalidUserToken:
@@ -67,7 +85,9 @@ async def _first_party(svc: Services, token: str) -> Principal:
     return Principal(user_id=claims.user_id, user=user, claims=claims)
 
 
-async def first_party_user(request: Request) -> Principal:
+async def first_party_user(
+    request: Request, _documented: Annotated[DocumentedBearer, Security(BEARER_SCHEME)] = None
+) -> Principal:
     """The user's own JWT only: app management and authorization are first-party endpoints,
     so an OAuth2 access token is refused here whatever its scope."""
     token = bearer_token(request)
@@ -81,7 +101,7 @@ async def first_party_user(request: Request) -> Principal:
 def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """The user's JWT (full access), or an OAuth2 access token that carries `scope`."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request, _documented: DocumentedBearer = None) -> Principal:
         token = bearer_token(request)
         if token is None:
             raise _unauthorized(NO_TOKEN, error=None)
@@ -94,4 +114,9 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    # Set here, not in the signature: the annotation names `scope`, which string annotations
+    # (PEP 563) could not see. The docs then list the scope beside the bearer scheme.
+    dependency.__annotations__["_documented"] = Annotated[
+        DocumentedBearer, Security(BEARER_SCHEME, scopes=[scope])
+    ]
     return dependency

@@ -1,9 +1,19 @@
-"""The one error mapping for the whole app: every failure becomes JSON, never HTML or a trace."""
+"""The one error mapping for the whole app: every failure becomes JSON, never HTML or a trace.
+
+- `ApiError` / `AccountError`: FitTrackee's `{"status": "error", "message": ...}`.
+- `OAuthError`: RFC 6749 §5.2 `{"error": ..., "error_description": ...}`, no-store.
+- Request validation (missing fields, wrong types, malformed JSON, a JSON array, a non-JSON
+  body): 400 `invalid payload`, where FastAPI would answer 422 (FitTrackee answers 400).
+- Unknown path 404, wrong method 405 (with `Allow`), both JSON.
+- A database that cannot be reached: 503 with `Retry-After`; anything else unexpected: 500
+  `internal error`, logged with its trace on the server side only.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +29,10 @@ from app.oauth.errors import OAuthError
 log = logging.getLogger(__name__)
 
 INVALID_PAYLOAD = "invalid payload"
+NOT_FOUND = "the requested URL was not found on the server"
+BODY_TOO_LARGE = "request body too large"
+DATABASE_UNAVAILABLE = "database unavailable, try again later"
+INTERNAL_ERROR = "internal error"
 
 
 class ApiError(Exception):
@@ -38,12 +52,13 @@ class ApiError(Exception):
         self.headers = headers
 
 
-class BodyTooLarge(Exception):
-    """Raised while reading a request body past the configured limit."""
-
-
 def oauth_error_response(error: OAuthError) -> JSON:
     return JSON(error.body(), error.status_code, {**NO_STORE, **error.headers()})
+
+
+# SQLSTATEs that say "the server cannot serve you now": connection exceptions (class 08),
+# administrator/crash shutdown, "cannot connect now" (starting or stopping), too many clients.
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -51,9 +66,15 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | OSError | asyncio.TimeoutError):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
+        if exc.connection_invalidated or isinstance(
             exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
+        ):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return isinstance(cause, OSError | asyncio.TimeoutError)
     return False
 
 
@@ -74,30 +95,43 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         return message(INVALID_PAYLOAD, 400)
 
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(_: Request, exc: BodyTooLarge) -> Response:
-        return message("request body too large", 413)
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return message("not found", 404, "not found", exc.headers)
-        text = exc.detail if isinstance(exc.detail, str) else "error"
-        return message(text.lower(), exc.status_code, "error", exc.headers)
+        return http_exception_response(exc)
 
     async def _database(_: Request, exc: Exception) -> Response:
         if database_unavailable(exc):
-            log.warning("database unavailable: %s", type(exc).__name__)
-            return message(
-                "database unavailable, try again later", 503, "error", {"Retry-After": "5"}
-            )
-        log.exception("database error")
-        return message("internal error", 500)
+            log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            return message(DATABASE_UNAVAILABLE, 503, "error", {"Retry-After": "5"})
+        log.error("database error", exc_info=exc)
+        return message(INTERNAL_ERROR, 500)
 
     for kind in (sa_exc.SQLAlchemyError, OSError, asyncio.TimeoutError):
         app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        return message("internal error", 500)
+        # Starlette's ServerErrorMiddleware sends this, then re-raises for the server's log.
+        return message(INTERNAL_ERROR, 500)
+
+
+def http_exception_response(exc: StarletteHTTPException) -> Response:
+    """Starlette/FastAPI's own HTTP errors (routing, body parsing) in FitTrackee's shape."""
+    code = exc.status_code
+    default = exc.detail == _phrase(code)
+    if code == 404:
+        return message(NOT_FOUND if default else str(exc.detail), 404, "not found", exc.headers)
+    if code == 400:
+        # FastAPI's "There was an error parsing the body" and the like.
+        return message(INVALID_PAYLOAD, 400, "error", exc.headers)
+    if code == 413:
+        return message(BODY_TOO_LARGE, 413, "error", exc.headers)
+    text = exc.detail if isinstance(exc.detail, str) else _phrase(code)
+    return message(text.lower(), code, "error", exc.headers)
+
+
+def _phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "error"

@@ -26,6 +26,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             pool_size=settings.db_pool_size,
             pool_timeout=settings.db_pool_timeout,
             connect_args={"timeout": 30},
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -40,6 +41,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout,
         connect_args=connect_args,
+        hide_parameters=True,
     )
 
 

@@ -8,29 +8,63 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.api.deps import Principal, first_party_user, require_scope, services
+from app.accounts.service import INVALID_CREDENTIALS, POLICY_NOT_ACCEPTED
+from app.api.deps import (
+    EXPIRED,
+    INVALID,
+    NO_TOKEN,
+    Principal,
+    first_party_user,
+    require_scope,
+    services,
+)
 from app.api.responses import JSON
 from app.api.schemas.auth import (
     LoginRequest,
     LoginResponse,
+    LogoutResponse,
     ProfileEditRequest,
+    ProfileEditResponse,
     ProfileResponse,
     RegisterRequest,
     StatusOnly,
     profile_json,
 )
 from app.api.schemas.common import error_responses
+from app.ratelimit import client_ip, rate_limits
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
+
+USER_TOKEN_401 = [NO_TOKEN, EXPIRED, INVALID]
 
 
 @router.post(
     "/register",
     response_model=StatusOnly,
-    responses=error_responses(400, 413),
+    responses=error_responses(
+        400,
+        413,
+        503,
+        examples={
+            400: [
+                "invalid payload",
+                POLICY_NOT_ACCEPTED,
+                "sorry, that username is already taken",
+                "sorry, that email is already taken",
+                "username: 3 to 30 characters required\n"
+                "email: valid email must be provided\npassword: 8 characters required\n",
+            ]
+        },
+    ),
     summary="Register an account (active at once)",
 )
 async def register(body: RegisterRequest, request: Request) -> Response:
+    """Creates the account; the user can log in straight away (no e-mail confirmation).
+
+    Usernames and e-mails are unique regardless of case. Validation failures are listed
+    one per line in `message`, as FitTrackee does.
+    """
+    await rate_limits(request).guard_registration(client_ip(request))
     await services(request).accounts.register(
         username=body.username,
         email=body.email,
@@ -43,24 +77,27 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 @router.post(
     "/login",
     response_model=LoginResponse,
-    responses=error_responses(400, 401, 413),
+    responses=error_responses(400, 401, 413, 503, examples={401: [INVALID_CREDENTIALS]}),
     summary="Log in: returns the user's auth token (HS256 JWT)",
 )
 async def login(body: LoginRequest, request: Request) -> Response:
-    token = await services(request).accounts.login(email=body.email, password=body.password)
+    """The same 401 `invalid credentials` for an unknown e-mail and a wrong password."""
+    async with rate_limits(request).login_attempt(client_ip(request), body.email):
+        token = await services(request).accounts.login(email=body.email, password=body.password)
     return JSON({"auth_token": token, "message": "successfully logged in", "status": "success"})
 
 
 @router.post(
     "/logout",
-    response_model=StatusOnly,
-    responses=error_responses(401),
+    response_model=LogoutResponse,
+    responses=error_responses(401, 503, examples={401: USER_TOKEN_401}),
     summary="Log out: the auth token stops working at once",
 )
 async def logout(
     request: Request, principal: Annotated[Principal, Depends(first_party_user)]
 ) -> Response:
-    assert principal.claims is not None
+    """Only the token sent is revoked; the user's other tokens keep working."""
+    assert principal.claims is not None  # first_party_user only accepts user JWTs
     await services(request).accounts.logout(principal.claims)
     return JSON({"status": "success", "message": "successfully logged out"})
 
@@ -68,7 +105,7 @@ async def logout(
 @router.get(
     "/profile",
     response_model=ProfileResponse,
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 503),
     summary="The user's profile (user token, or an access token with `profile:read`)",
 )
 async def profile(
@@ -79,8 +116,8 @@ async def profile(
 
 @router.post(
     "/profile/edit",
-    response_model=ProfileResponse,
-    responses=error_responses(400, 401, 403),
+    response_model=ProfileEditResponse,
+    responses=error_responses(400, 401, 403, 413, 503),
     summary="Edit the profile (user token, or an access token with `profile:write`)",
 )
 async def edit_profile(
@@ -88,6 +125,7 @@ async def edit_profile(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope("profile:write"))],
 ) -> Response:
+    """A field left out keeps its value; `null` clears it."""
     values = body.model_dump(exclude_unset=True)
     user = await services(request).accounts.edit_profile(principal.user_id, values)
     return JSON(

@@ -1,4 +1,4 @@
-"""`/health`: the process is up and the database answers."""
+"""`/health`: the process is up and the database answers (the Docker HEALTHCHECK)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import services
-from app.api.responses import JSON
+from app.api.responses import JSON, NO_STORE
 from app.api.schemas.common import error_responses
 
 router = APIRouter(tags=["operations"])
 
 
 class Health(BaseModel):
-    status: str
-    database: str
+    status: str = "success"
+    database: str = "ok"
 
 
-@router.get("/health", response_model=Health, responses=error_responses(503))
+@router.get(
+    "/health",
+    response_model=Health,
+    responses=error_responses(503),
+    summary="Liveness and database reachability",
+)
 async def health(request: Request) -> Response:
+    """200 when a `SELECT 1` succeeds; 503 JSON when the database cannot be reached
+    (bounded by `DB_POOL_TIMEOUT`)."""
     async with services(request).db.connection() as conn:
         await conn.execute(text("SELECT 1"))
-    return JSON({"status": "success", "database": "ok"})
+    return JSON({"status": "success", "database": "ok"}, headers=NO_STORE)

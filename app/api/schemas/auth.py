@@ -4,20 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy.engine import RowMapping
 
 from app.api.formats import http_date
 
+# Field limits here only stop absurd inputs early (400 `invalid payload`); the rules with
+# FitTrackee's messages live in `app.accounts.service.registration_problems`.
+
 
 class RegisterRequest(BaseModel):
-    username: str = Field(max_length=1000)
-    email: str = Field(max_length=1000)
-    password: str = Field(max_length=4096)
-    accepted_policy: bool
+    """Unknown members (FitTrackee's `language`, `timezone`, `password_conf`) are ignored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "password": "CapPassw0rd!",
+                    "accepted_policy": True,
+                }
+            ]
+        }
+    )
+
+    username: str = Field(
+        max_length=1000, description='3 to 30 characters: letters, digits and "_"'
+    )
+    email: str = Field(max_length=1000, description="A valid e-mail address, unique")
+    password: str = Field(max_length=4096, description="8 to 1024 characters")
+    accepted_policy: StrictBool = Field(description="Must be `true` to register")
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "alice@example.com", "password": "CapPassw0rd!"}]}
+    )
+
     email: str = Field(max_length=1000)
     password: str = Field(max_length=4096)
 
@@ -36,8 +60,13 @@ class StatusOnly(BaseModel):
 
 
 class LoginResponse(BaseModel):
-    auth_token: str
+    auth_token: str = Field(description="HS256 JWT; send it as `Authorization: Bearer <token>`")
     message: str = "successfully logged in"
+    status: str = "success"
+
+
+class LogoutResponse(BaseModel):
+    message: str = "successfully logged out"
     status: str = "success"
 
 
@@ -75,6 +104,10 @@ class Profile(BaseModel):
 class ProfileResponse(BaseModel):
     data: Profile
     status: str = "success"
+
+
+class ProfileEditResponse(ProfileResponse):
+    message: str = "user profile updated"
 
 
 def profile_json(user: RowMapping) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -52,21 +53,24 @@ class UserRepository(Repository):
                 .returning(User.id)
             )
         except IntegrityError as exc:
-            raise DuplicateUser("username") from exc
+            field = "email" if "email" in str(exc.orig).lower() else "username"
+            raise DuplicateUser(field) from exc
         return result.scalar_one()
 
     async def taken_field(self, username: str, email: str) -> str | None:
-        """'username' or 'email' when either is already registered (case-insensitive)."""
-        row = (
+        """'username' or 'email' when either is already registered, ignoring case as
+        FitTrackee does (e-mails are stored lower-cased, usernames as typed)."""
+        lowered = username.lower()
+        rows = (
             await self.conn.execute(
-                select(User.username, User.email).where(
-                    (User.username == username) | (User.email == email)
-                )
+                select(func.lower(User.username).label("username"), User.email)
+                .where((func.lower(User.username) == lowered) | (User.email == email.lower()))
+                .limit(2)
             )
-        ).first()
-        if row is None:
-            return None
-        return "username" if row.username == username else "email"
+        ).all()
+        if any(row.username == lowered for row in rows):
+            return "username"
+        return "email" if rows else None
 
     async def credentials_by_email(self, email: str) -> RowMapping | None:
         result = await self.conn.execute(
@@ -95,14 +99,17 @@ class UserRepository(Repository):
 
 class RevokedUserTokenRepository(Repository):
     async def revoke(self, jti: str, expires_at: datetime) -> None:
-        """Record a logged-out JWT; logging out twice is not an error."""
-        already = await self.conn.scalar(
-            select(RevokedUserToken.jti).where(RevokedUserToken.jti == jti)
+        """Record a logged-out JWT in one statement; the same `jti` twice (two logouts racing)
+        is not an error."""
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        await self.conn.execute(
+            dialect.insert(RevokedUserToken)
+            .values(jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=[RevokedUserToken.jti])
         )
-        if already is None:
-            await self.conn.execute(insert(RevokedUserToken).values(jti=jti, expires_at=expires_at))
 
     async def delete_expired(self, now: datetime) -> int:
+        """Forget logged-out tokens that have expired anyway (they are refused as expired)."""
         result = await self.conn.execute(
             delete(RevokedUserToken).where(RevokedUserToken.expires_at < now)
         )

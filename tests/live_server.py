@@ -1,0 +1,78 @@
+"""A real uvicorn process for the tests that need one (smoke, end-to-end, races, faults)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import TEST_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def live_server(
+    database_url: str, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Serve the app with uvicorn on a free port; yields its base URL, stops it after."""
+    port = free_port()
+    server_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "APP_ENV": "test",
+        "ARGON2_ROUNDS": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "RATE_LIMITS_ENABLED": "false",
+        **(env or {}),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "app.asgi:app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    # Output goes to a file: an unread pipe fills up and then blocks the server's logging.
+    log = tempfile.NamedTemporaryFile(prefix="uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                output = Path(log.name).read_text()
+                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not become healthy in 30 s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
