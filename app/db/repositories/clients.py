@@ -91,6 +91,13 @@ class ClientRepository(Repository):
         )
         return result.mappings().first()
 
+    async def is_owned(self, user_id: int, id_: int) -> bool:
+        """Whether client `id_` belongs to `user_id`: one primary-key lookup, no columns read."""
+        found = await self.conn.scalar(
+            select(OAuth2Client.id).where(OAuth2Client.id == id_, OAuth2Client.user_id == user_id)
+        )
+        return found is not None
+
     async def delete_owned(self, user_id: int, id_: int) -> bool:
         """Delete the client; its codes and tokens go with it (ON DELETE CASCADE)."""
         result = await self.conn.execute(

@@ -1,0 +1,113 @@
+"""What the `/api/oauth/apps` routers call. Every lookup is scoped to the calling user, so
+another user's app is "not found" and nothing of it can be read or changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import RowMapping
+
+from app import clock
+from app.clients.credentials import new_client_credentials
+from app.clients.errors import ClientNotFound
+from app.clients.metadata import ClientMetadata
+from app.clients.pagination import PER_PAGE, Pagination, page_number
+from app.db.engine import Database
+
+MAX_CLIENT_PK = 2**31 - 1  # the `id` column is a 32-bit INTEGER
+MAX_CLIENT_ID_LENGTH = 48  # the `client_id` column's width
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    """A just-registered client and its secret in clear, which exists only in this response."""
+
+    client: RowMapping
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPage:
+    clients: list[RowMapping]
+    pagination: Pagination
+
+
+def client_pk_from_path(value: str) -> int:
+    """The integer `id` from a URL segment; anything else names no client (404, not 400 or
+    a database overflow error)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
+        raise ClientNotFound
+    pk = int(value)
+    if not 1 <= pk <= MAX_CLIENT_PK:
+        raise ClientNotFound
+    return pk
+
+
+def _plausible_client_id(client_id: str) -> bool:
+    """Client ids are alphanumeric; anything else cannot match, so it never reaches the
+    database (where a NUL byte, say, would be an error rather than a miss)."""
+    return (
+        0 < len(client_id) <= MAX_CLIENT_ID_LENGTH and client_id.isascii() and client_id.isalnum()
+    )
+
+
+async def register_client(db: Database, user_id: int, metadata: ClientMetadata) -> NewClient:
+    """Store a new client for `user_id` (RFC 6749 §2): random credentials, secret hashed."""
+    credentials = new_client_credentials()
+    async with db.transaction() as storage:
+        row = await storage.clients.create(
+            user_id=user_id,
+            client_id=credentials.client_id,
+            client_secret_hash=credentials.client_secret_hash,
+            name=metadata.name,
+            website=metadata.website,
+            description=metadata.description,
+            redirect_uris=list(metadata.redirect_uris),
+            scope=metadata.scope,
+            now=clock.utcnow(),
+        )
+    return NewClient(client=row, client_secret=credentials.client_secret)
+
+
+async def list_clients(db: Database, user_id: int, page: int | None) -> ClientPage:
+    """One page of the user's clients, newest first: a single query (the total rides along)."""
+    number = page_number(page)
+    async with db.read() as storage:
+        rows, total = await storage.clients.page_for_user(user_id, number, PER_PAGE)
+    return ClientPage(clients=rows, pagination=Pagination(number, PER_PAGE, total))
+
+
+async def client_by_client_id(db: Database, user_id: int, client_id: str) -> RowMapping:
+    if not _plausible_client_id(client_id):
+        raise ClientNotFound
+    async with db.read() as storage:
+        row = await storage.clients.owned_by_client_id(user_id, client_id)
+    if row is None:
+        raise ClientNotFound
+    return row
+
+
+async def client_by_pk(db: Database, user_id: int, pk: int) -> RowMapping:
+    async with db.read() as storage:
+        row = await storage.clients.owned_by_id(user_id, pk)
+    if row is None:
+        raise ClientNotFound
+    return row
+
+
+async def delete_client(db: Database, user_id: int, pk: int) -> None:
+    """Delete the client with every code and token issued to it, all or nothing: the rows go
+    by ON DELETE CASCADE inside the same transaction, so no token outlives its client."""
+    async with db.transaction() as storage:
+        deleted = await storage.clients.delete_owned(user_id, pk)
+    if not deleted:
+        raise ClientNotFound
+
+
+async def revoke_client_tokens(db: Database, user_id: int, pk: int) -> int:
+    """Revoke every token issued to the user's client (RFC 7009 §2.1: access and refresh
+    tokens together); the ownership check and the update share one transaction."""
+    async with db.transaction() as storage:
+        if not await storage.clients.is_owned(user_id, pk):
+            raise ClientNotFound
+        return await storage.tokens.revoke_for_client(pk, clock.utcnow())
