@@ -9,6 +9,7 @@ from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
 from app.config import Settings
 from app.db.engine import Database, make_engine
+from app.oauth.server import OAuthServer
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Services:
     db: Database
     user_tokens: UserTokenCodec
     accounts: Accounts
+    oauth: OAuthServer
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -28,4 +30,5 @@ class Services:
             db=db,
             user_tokens=codec,
             accounts=Accounts(db, hasher, codec),
+            oauth=OAuthServer(db, settings),
         )

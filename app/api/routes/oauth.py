@@ -1,5 +1,128 @@
-"""Placeholder: filled by its issue."""
+"""`/api/oauth/authorize`, `/api/oauth/token`, `/api/oauth/revoke`: parse the form, call the
+engine (`app.oauth`), serialize. Every decision is the engine's."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.client_credentials import presented_credentials
+from app.api.deps import Principal, first_party_user, services
+from app.api.errors import INVALID_PAYLOAD, ApiError
+from app.api.forms import FormError, read_form
+from app.api.responses import JSON, NO_STORE
+from app.api.schemas.common import ErrorMessage
+from app.api.schemas.oauth import (
+    OAUTH_ERRORS,
+    AuthorizeError,
+    AuthorizeForm,
+    AuthorizeResponse,
+    EmptyObject,
+    RevokeForm,
+    TokenForm,
+    TokenResponse,
+    form_body,
+)
+from app.oauth.authorize import AuthorizationRequest
+from app.oauth.errors import InvalidRequest, OAuthError
+
+router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
+
+
+@router.post(
+    "/authorize",
+    response_model=AuthorizeResponse,
+    responses={
+        400: {
+            "model": AuthorizeError,
+            "description": "`invalid payload` (not a form, client_id or response_type missing, "
+            "a field sent twice or too long), or an OAuth2 refusal: unknown client or "
+            "unregistered redirect_uri (invalid_request), PKCE problems (invalid_request), "
+            "no allowed scope (invalid_scope), confirm not true (access_denied). Never a "
+            "redirect URL.",
+        },
+        401: {"model": ErrorMessage, "description": "Missing, invalid or expired user token"},
+        413: {"model": ErrorMessage, "description": "Request body too large"},
+        503: {"model": ErrorMessage, "description": "Database unavailable"},
+    },
+    openapi_extra=form_body(AuthorizeForm),
+    summary="Approve an app: a code, in the URL to send the browser to (user token only)",
+)
+async def authorize(
+    request: Request, principal: Annotated[Principal, Depends(first_party_user)]
+) -> Response:
+    """Errors come in FitTrackee's shape (`status`, `message`), which the first-party client
+    shows; an OAuth2 refusal also carries its RFC 6749 `error` code and `error_description`."""
+    try:
+        form = await read_form(request)
+    except FormError:
+        raise ApiError(INVALID_PAYLOAD) from None
+    client_id = form.get("client_id")
+    response_type = form.get("response_type")
+    if client_id is None or response_type is None:
+        raise ApiError(INVALID_PAYLOAD)
+    approval = AuthorizationRequest(
+        client_id=client_id,
+        response_type=response_type,
+        confirm=form.get("confirm", "").lower() == "true",
+        scope=form.get("scope"),
+        redirect_uri=form.get("redirect_uri"),
+        state=form.get("state"),
+        code_challenge=form.get("code_challenge"),
+        code_challenge_method=form.get("code_challenge_method"),
+    )
+    try:
+        url = await services(request).oauth.authorization.authorize(principal.user_id, approval)
+    except OAuthError as exc:
+        return _authorize_refusal(exc)
+    return JSON({"redirect_url": url, "status": "success"})
+
+
+def _authorize_refusal(error: OAuthError) -> JSON:
+    body = {"status": "error", "message": error.description or error.error, "error": error.error}
+    if error.description:
+        body["error_description"] = error.description
+    return JSON(body, error.status_code, NO_STORE)
+
+
+async def _oauth_form(request: Request) -> dict[str, str]:
+    try:
+        return await read_form(request)
+    except FormError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=OAUTH_ERRORS,
+    openapi_extra=form_body(TokenForm),
+    summary="Exchange a code, or refresh: a new access/refresh token pair (client auth)",
+)
+async def token(request: Request) -> Response:
+    """RFC 6749 §4.1.3 and §6. A code is spent by its first presentation; a replayed code
+    revokes what it issued; a refresh rotates the pair, and a reused refresh token revokes
+    its whole family (RFC 9700 §4.14.2)."""
+    form = await _oauth_form(request)
+    credentials = presented_credentials(request, form)
+    issued = await services(request).oauth.token.issue(credentials, form)
+    return JSON(issued.response(), headers=NO_STORE)
+
+
+@router.post(
+    "/revoke",
+    response_model=EmptyObject,
+    responses=OAUTH_ERRORS,
+    openapi_extra=form_body(RevokeForm),
+    summary="Revoke an access or refresh token, and its pair (client auth, RFC 7009)",
+)
+async def revoke(request: Request) -> Response:
+    """200 `{}` also for an unknown, already revoked or other client's token (RFC 7009
+    §2.2); only the client's own tokens are revoked."""
+    form = await _oauth_form(request)
+    credentials = presented_credentials(request, form)
+    await services(request).oauth.revocation.revoke(credentials, form)
+    return JSON({}, headers=NO_STORE)

@@ -1,13 +1,13 @@
-"""Access/refresh token pairs, stored hashed."""
+"""Access/refresh token pairs, stored hashed: one row per pair, revoked together."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
-from app.db.models import Token, User
+from app.db.models import AuthorizationCode, Token, User
 from app.db.repositories import Repository
 from app.db.repositories.users import PROFILE_COLUMNS
 
@@ -33,6 +33,108 @@ class TokenRepository(Repository):
         result = await self.conn.execute(
             update(Token)
             .where(Token.client_id == client_pk, Token.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def create(
+        self,
+        *,
+        access_token_hash: str,
+        refresh_token_hash: str,
+        client_pk: int,
+        user_id: int,
+        code_id: int | None,
+        family_id: str,
+        scope: str,
+        issued_at: datetime,
+        access_expires_at: datetime,
+        refresh_expires_at: datetime,
+    ) -> None:
+        await self.conn.execute(
+            insert(Token).values(
+                access_token_hash=access_token_hash,
+                refresh_token_hash=refresh_token_hash,
+                client_id=client_pk,
+                user_id=user_id,
+                code_id=code_id,
+                family_id=family_id,
+                scope=scope,
+                issued_at=issued_at,
+                access_expires_at=access_expires_at,
+                refresh_expires_at=refresh_expires_at,
+            )
+        )
+
+    async def rotate(
+        self, refresh_token_hash: str, client_pk: int, now: datetime
+    ) -> RowMapping | None:
+        """Spend a live refresh token of this client: one UPDATE ... RETURNING.
+
+        The pair is marked rotated and revoked at once, so its access token dies with it.
+        Of concurrent rotations exactly one gets the row. None: unknown, another client's,
+        expired, revoked or already rotated.
+        """
+        result = await self.conn.execute(
+            update(Token)
+            .where(
+                Token.refresh_token_hash == refresh_token_hash,
+                Token.client_id == client_pk,
+                Token.rotated_at.is_(None),
+                Token.revoked_at.is_(None),
+                Token.refresh_expires_at > now,
+            )
+            .values(rotated_at=now, revoked_at=now)
+            .returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
+        )
+        return result.mappings().first()
+
+    async def revoke_family_of_rotated(
+        self, refresh_token_hash: str, client_pk: int, now: datetime
+    ) -> int:
+        """RFC 9700 §4.14.2: a refresh token presented again after its rotation means two
+        parties hold it, so every live token of its family is revoked. One statement; 0 when
+        the hash is not a rotated refresh token of this client."""
+        family = (
+            select(Token.family_id)
+            .where(
+                Token.refresh_token_hash == refresh_token_hash,
+                Token.client_id == client_pk,
+                Token.rotated_at.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        result = await self.conn.execute(
+            update(Token)
+            .where(Token.family_id == family, Token.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def revoke_issued_from_code(self, code_hash: str, now: datetime) -> int:
+        """RFC 6749 §4.1.2: a code presented again after it was spent revokes every token
+        issued from it, rotations included (they keep the code's id). One statement; 0 for
+        an unknown code."""
+        spent_code = select(AuthorizationCode.id).where(
+            AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_not(None)
+        )
+        result = await self.conn.execute(
+            update(Token)
+            .where(Token.code_id.in_(spent_code), Token.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def revoke(self, token_hash: str, client_pk: int, now: datetime) -> int:
+        """RFC 7009 §2.1: revoke the pair holding this access or refresh token, if it belongs
+        to this client. One statement over both unique indexes, whatever the hint said."""
+        result = await self.conn.execute(
+            update(Token)
+            .where(
+                or_(Token.access_token_hash == token_hash, Token.refresh_token_hash == token_hash),
+                Token.client_id == client_pk,
+                Token.revoked_at.is_(None),
+            )
             .values(revoked_at=now)
         )
         return result.rowcount

@@ -1,0 +1,129 @@
+"""The authorization endpoint (RFC 6749 §4.1.1-§4.1.2) as FitTrackee exposes it: the user,
+logged in to the first-party client, approves an app, and gets back the URL to send the
+browser to, carrying a fresh authorization code.
+
+Every refusal here is raised, never redirected: a redirect URI is only trusted once it is known
+to belong to the client (§4.1.2.1, RFC 9700 §4.1), and the caller is the first-party client,
+which shows the error to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from app import clock
+from app.config import Settings
+from app.db.engine import Database
+from app.oauth import pkce
+from app.oauth.clients import plausible_client_id
+from app.oauth.errors import (
+    AccessDenied,
+    InvalidRequest,
+    InvalidScope,
+    UnsupportedResponseType,
+)
+from app.oauth.scopes import KNOWN, format_scope, parse_scope
+from app.oauth.secrets import CODE_LENGTH, hash_secret, random_alphanumeric
+
+INVALID_CLIENT_ID = 'Invalid "client_id" in request.'
+INVALID_REDIRECT_URI = 'Invalid "redirect_uri" in request.'
+MISSING_REDIRECT_URI = 'Missing "redirect_uri" in request.'
+UNSUPPORTED_RESPONSE_TYPE = 'Unsupported "response_type"'
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """The approval form's fields; None for a field that was not sent."""
+
+    client_id: str
+    response_type: str
+    confirm: bool
+    scope: str | None = None
+    redirect_uri: str | None = None
+    state: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+class AuthorizationEndpoint:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+
+    async def authorize(self, user_id: int, request: AuthorizationRequest) -> str:
+        """Issue a code for `user_id`'s approval; the redirect URL that carries it.
+
+        Checks, cheapest first: response type, PKCE parameters, then the client, its redirect
+        URI and the scope, and last the user's consent. Costs one SELECT of the client and one
+        INSERT of the code (stored hashed, living `code_lifetime` seconds).
+        """
+        if request.response_type != "code":
+            raise UnsupportedResponseType(UNSUPPORTED_RESPONSE_TYPE)
+        challenge = pkce.checked_challenge(
+            request.code_challenge,
+            request.code_challenge_method,
+            required=self._settings.oauth2_require_pkce,
+            allow_plain=self._settings.oauth2_allow_plain_pkce,
+        )
+        if not plausible_client_id(request.client_id):
+            raise InvalidRequest(INVALID_CLIENT_ID)
+        async with self._db.read() as storage:
+            client = await storage.clients.by_client_id(request.client_id)
+            if client is None:
+                raise InvalidRequest(INVALID_CLIENT_ID)
+            redirect_uri = _redirect_uri(request.redirect_uri, client["redirect_uris"] or [])
+            scope = _granted_scope(request.scope, client["scope"])
+            if not request.confirm:
+                raise AccessDenied()
+            code = random_alphanumeric(CODE_LENGTH)
+            now = clock.utcnow()
+            # A single INSERT is atomic on its own: autocommit spares a BEGIN/COMMIT.
+            await storage.codes.create(
+                code_hash=hash_secret(code),
+                client_pk=client["id"],
+                user_id=user_id,
+                scope=scope,
+                redirect_uri=request.redirect_uri,
+                code_challenge=challenge[0] if challenge else None,
+                code_challenge_method=challenge[1] if challenge else None,
+                now=now,
+                expires_at=now + timedelta(seconds=self._settings.code_lifetime),
+            )
+        return with_query(redirect_uri, code=code, state=request.state)
+
+
+def _redirect_uri(requested: str | None, registered: list[str]) -> str:
+    """RFC 6749 §3.1.2.3: a given redirect_uri must equal a registered one exactly (simple
+    string comparison, RFC 9700 §4.1.3); without one, the first registered URI is used, as
+    FitTrackee does."""
+    if requested is None:
+        if not registered:
+            raise InvalidRequest(MISSING_REDIRECT_URI)
+        return registered[0]
+    if requested not in registered:
+        raise InvalidRequest(INVALID_REDIRECT_URI)
+    return requested
+
+
+def _granted_scope(requested: str | None, client_scope: str) -> str:
+    """RFC 6749 §3.3: no scope asks for everything the client may have; otherwise the request
+    is narrowed to the client's scopes, and refused when nothing of it is left."""
+    allowed = set(client_scope.split()) & KNOWN
+    wanted = parse_scope(requested)
+    if not wanted:
+        return format_scope(allowed)
+    granted = allowed.intersection(wanted)
+    if not granted:
+        raise InvalidScope()
+    return format_scope(granted)
+
+
+def with_query(uri: str, **params: str | None) -> str:
+    """`uri` with `params` (those not None) added to its query, keeping any query it has
+    (RFC 6749 §3.1.2: the registered URI's query component must be retained)."""
+    added = urlencode([(k, v) for k, v in params.items() if v is not None])
+    parts = urlsplit(uri)
+    query = f"{parts.query}&{added}" if parts.query else added
+    return urlunsplit(parts._replace(query=query))

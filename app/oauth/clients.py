@@ -1,0 +1,90 @@
+"""Client authentication at the token and revocation endpoints: the one place it happens.
+
+RFC 6749 §2.3.1 gives confidential clients two ways to present their password: HTTP Basic
+(`client_secret_basic`) and the request body (`client_secret_post`). The HTTP layer only
+extracts what was presented (`app.api.client_credentials`); this module decides.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.db.engine import Database
+from app.oauth.errors import InvalidClient
+from app.oauth.secrets import CLIENT_ID_LENGTH, hash_secret
+
+# Compared against when the client_id is unknown, so that an unknown client and a wrong
+# secret cost the same time (no client_id enumeration by timing).
+_NO_SUCH_CLIENT_HASH = hash_secret("no such client")
+MAX_CLIENT_ID = 2 * CLIENT_ID_LENGTH
+MAX_CLIENT_SECRET = 512
+
+
+def plausible_client_id(value: str) -> bool:
+    """Worth a query: not empty, no longer than the client_ids we issue allow for, and free of
+    NUL (which PostgreSQL text cannot hold)."""
+    return 0 < len(value) <= MAX_CLIENT_ID and "\x00" not in value
+
+
+class AuthMethod(StrEnum):
+    """RFC 7591 §2 names of the two methods."""
+
+    BASIC = "client_secret_basic"
+    POST = "client_secret_post"
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCredentials:
+    """What the client sent, and how; not yet checked."""
+
+    client_id: str
+    client_secret: str
+    method: AuthMethod
+
+    @property
+    def used_basic(self) -> bool:
+        return self.method is AuthMethod.BASIC
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedClient:
+    """A client whose secret matched: what the grants need of it."""
+
+    pk: int
+    client_id: str
+    scope: frozenset[str]
+    redirect_uris: tuple[str, ...]
+
+
+class ClientAuthenticator:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def authenticate(self, credentials: PresentedCredentials | None) -> AuthenticatedClient:
+        """The client, or InvalidClient (401; with `WWW-Authenticate: Basic` when the client
+        used the Authorization header, RFC 6749 §5.2).
+
+        One autocommit SELECT by client_id; the secret is a SHA-256 hash compared in
+        constant time (`hmac.compare_digest`), never a slow password hash.
+        """
+        if credentials is None:
+            raise InvalidClient()
+        used_basic = credentials.used_basic
+        if not plausible_client_id(credentials.client_id) or (
+            len(credentials.client_secret) > MAX_CLIENT_SECRET
+        ):
+            raise InvalidClient(used_basic=used_basic)
+        async with self._db.read() as storage:
+            row = await storage.clients.by_client_id(credentials.client_id)
+        stored = row["client_secret_hash"] if row is not None else _NO_SUCH_CLIENT_HASH
+        matches = hmac.compare_digest(hash_secret(credentials.client_secret), stored)
+        if row is None or not matches:
+            raise InvalidClient(used_basic=used_basic)
+        return AuthenticatedClient(
+            pk=row["id"],
+            client_id=row["client_id"],
+            scope=frozenset(row["scope"].split()),
+            redirect_uris=tuple(row["redirect_uris"] or ()),
+        )

@@ -1,0 +1,59 @@
+"""`grant_type=refresh_token` (RFC 6749 §6) with rotation (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app import clock
+from app.config import Settings
+from app.db.engine import Database
+from app.oauth.clients import AuthenticatedClient
+from app.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
+from app.oauth.scopes import format_scope, parse_scope
+from app.oauth.secrets import hash_secret
+from app.oauth.token_pairs import IssuedTokens, mint_pair
+
+MISSING_REFRESH_TOKEN = 'Missing "refresh_token" in request.'
+
+
+class RefreshTokenGrant:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+
+    async def refresh(self, client: AuthenticatedClient, params: Mapping[str, str]) -> IssuedTokens:
+        """A new pair for a live refresh token of `client`; the old pair is revoked.
+
+        One transaction: a single UPDATE spends the old pair (exactly one of concurrent
+        refreshes wins it), then the new pair is inserted in the same family. A refresh token
+        presented again after its rotation revokes the whole family. A scope wider than the
+        token's is `invalid_scope` and rolls the rotation back; a narrower one is granted
+        (RFC 6749 §6).
+        """
+        refresh_token = params.get("refresh_token")
+        if refresh_token is None:
+            raise InvalidRequest(MISSING_REFRESH_TOKEN)
+        requested = parse_scope(params.get("scope"))
+        token_hash = hash_secret(refresh_token)
+        now = clock.utcnow()
+        async with self._db.transaction() as storage:
+            row = await storage.tokens.rotate(token_hash, client.pk, now)
+            if row is None:
+                await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
+            else:
+                scope = row["scope"]
+                if requested:
+                    if not set(requested) <= set(scope.split()):
+                        raise InvalidScope()
+                    scope = format_scope(requested)
+                issued, stored = mint_pair(scope, now, self._settings)
+                await storage.tokens.create(
+                    **stored,
+                    client_pk=client.pk,
+                    user_id=row["user_id"],
+                    code_id=row["code_id"],
+                    family_id=row["family_id"],
+                )
+        if row is None:
+            raise InvalidGrant()
+        return issued
