@@ -1,19 +1,27 @@
-"""`create_app()`: middleware, routers and the error mapping."""
+"""`create_app()`: middleware, routers, the error mapping and the OpenAPI document."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import Headers
+from starlette.responses import Response
 
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
-from app.api.responses import JSON
-from app.api.routes import apps, auth, health, oauth
+from app.api.responses import JSON, message
+from app.api.routes import apps, auth, discovery, health, metrics, oauth
+from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
+from app.observability.access_log import configure_access_log
+from app.observability.middleware import RequestObserver
+from app.ratelimit import AuthRateLimits
 from app.services import Services
 
 DESCRIPTION = """\
@@ -23,6 +31,10 @@ authorization with PKCE, token issue and refresh with rotation, and revocation
 
 Two bearer tokens: the user's own **auth token** (from `/api/auth/login`) for first-party
 endpoints, and **OAuth2 access tokens** (from `/api/oauth/token`) for resources their scopes open.
+
+Errors are JSON: FitTrackee's `{"status": "error", "message": ...}` on the account and app
+endpoints, RFC 6749 `{"error": ..., "error_description": ...}` on the OAuth2 endpoints.
+A request that fails validation gets 400 `invalid payload` (never 422).
 """
 
 TAGS = [
@@ -33,15 +45,33 @@ TAGS = [
 ]
 
 
+class JSONCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in JSON like every other error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {
+            key: value
+            for key, value in response.headers.items()
+            if key not in ("content-length", "content-type")
+        }
+        text = bytes(response.body).decode().lower()
+        return message(text, response.status_code, "error", headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(settings)
+    rate_limits = AuthRateLimits.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await services.db.dispose()
+        await rate_limits.close()
 
     app = FastAPI(
         title="FitTrackee OAuth2 server",
@@ -52,15 +82,55 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.rate_limits = rate_limits
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health):
+    for module in (auth, apps, oauth, health, discovery):
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
-            CORSMiddleware,
+            JSONCORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(  # outermost: times and logs every request, 413s and CORS included
+        RequestObserver,
+        metrics=settings.metrics_enabled,
+        access_log=configure_access_log(settings.access_log),
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, told the truth about validation: this app answers 400
+    `invalid payload` where FastAPI documents 422, so every 422 entry becomes that 400."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        invalid_payload = _jsonable(error_responses(400)[400])
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses.setdefault("400", invalid_payload)
+        components = schema.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _jsonable(entry: dict[str, Any]) -> dict[str, Any]:
+    """A `responses=` entry as it appears in the document (the model as a `$ref`)."""
+    content = dict(entry.get("content", {}).get("application/json", {}))
+    content["schema"] = {"$ref": "#/components/schemas/ErrorMessage"}
+    return {"description": entry["description"], "content": {"application/json": content}}

@@ -1,0 +1,170 @@
+"""`fittrackee-oauth2`: the operator's command line (also `python -m app.cli`).
+
+    fittrackee-oauth2 create-user USERNAME EMAIL [--password PASSWORD]
+    fittrackee-oauth2 clean [--days N] [--dry-run]
+    fittrackee-oauth2 stats [--json]
+
+It reads the same settings as the server (`DATABASE_URL`, ...) and works on the same
+database through the app's repositories. `clean` is FitTrackee's `ftcli oauth2 clean`: run it
+from cron; what it keeps and why is in `app/db/repositories/maintenance.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import clock
+from app.accounts.service import AccountError
+from app.config import Settings, get_settings
+from app.db.engine import Database, make_engine
+from app.db.repositories.maintenance import MaintenanceRepository
+from app.services import Services
+
+CLEANUP_LABELS = {
+    "codes": "authorization codes",
+    "tokens": "token pairs",
+    "revoked_user_tokens": "logged-out user tokens",
+}
+
+
+class CommandError(Exception):
+    """A failure to report on stderr with exit status 1."""
+
+
+async def create_user(settings: Settings, username: str, email: str, password: str) -> int:
+    """Register an account as `POST /api/auth/register` would, with the same rules and
+    messages (the privacy policy counts as accepted by the operator); its id."""
+    services = Services.build(settings)
+    try:
+        return await services.accounts.register(
+            username=username, email=email, password=password, accepted_policy=True
+        )
+    except AccountError as exc:
+        raise CommandError(exc.message.strip()) from exc
+    finally:
+        await services.db.dispose()
+
+
+async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> dict[str, int]:
+    """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
+    `days` days ago, and expired logged-out user tokens; the counts, all in one transaction."""
+    db = Database(make_engine(settings))
+    before = clock.utcnow() - timedelta(days=days)
+    try:
+        if dry_run:
+            async with db.read() as storage:
+                result = await MaintenanceRepository(storage.conn).count_removable(before)
+        else:
+            async with db.transaction() as storage:
+                result = await MaintenanceRepository(storage.conn).delete_removable(before)
+    finally:
+        await db.dispose()
+    return result.as_dict()
+
+
+async def stats(settings: Settings) -> dict[str, int]:
+    db = Database(make_engine(settings))
+    try:
+        async with db.read() as storage:
+            result = await MaintenanceRepository(storage.conn).stats(clock.utcnow())
+    finally:
+        await db.dispose()
+    return result.as_dict()
+
+
+def read_password(stdin: TextIO) -> str:
+    """Prompted twice on a terminal; otherwise the first line of standard input (scripts)."""
+    if not stdin.isatty():
+        return stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        raise CommandError("passwords do not match")
+    return first
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="fittrackee-oauth2", description="Operate the FitTrackee OAuth2 server."
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    user = commands.add_parser("create-user", help="create an active user account")
+    user.add_argument("username")
+    user.add_argument("email")
+    user.add_argument(
+        "--password",
+        help="the password (visible in the process list and shell history: prefer the "
+        "prompt, or a line on standard input)",
+    )
+
+    cleanup = commands.add_parser(
+        "clean", help="delete expired or revoked authorization codes and tokens"
+    )
+    cleanup.add_argument(
+        "--days",
+        type=int,
+        default=0,
+        help="keep what expired or was revoked less than this many days ago (default 0)",
+    )
+    cleanup.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
+    )
+
+    counts = commands.add_parser(
+        "stats", help="count users, clients, and live/expired/revoked tokens and codes"
+    )
+    counts.add_argument("--json", action="store_true", help="one JSON object")
+    return top
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    stdout: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """The console script; its exit status: 0 done, 1 refused (the reason on stderr)."""
+    args = parser().parse_args(argv)
+    settings = settings or get_settings()
+    out = stdout or sys.stdout
+    try:
+        if args.command == "create-user":
+            password = (
+                args.password if args.password is not None else read_password(stdin or sys.stdin)
+            )
+            user_id = asyncio.run(create_user(settings, args.username, args.email, password))
+            print(f"created user {args.username} (id {user_id})", file=out)
+        elif args.command == "clean":
+            if args.days < 0:
+                raise CommandError("--days must be 0 or more")
+            counts = asyncio.run(clean(settings, days=args.days, dry_run=args.dry_run))
+            verb = "would delete" if args.dry_run else "deleted"
+            for key, label in CLEANUP_LABELS.items():
+                print(f"{verb} {counts[key]} {label}", file=out)
+        else:
+            counts = asyncio.run(stats(settings))
+            if args.json:
+                print(json.dumps(counts), file=out)
+            else:
+                for key, value in counts.items():
+                    print(f"{key.replace('_', ' ')}: {value}", file=out)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"error: database unavailable or failing: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

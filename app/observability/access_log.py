@@ -1,0 +1,74 @@
+"""One JSON line per request on standard output.
+
+A line holds the method, the route template (never the query string, never a path
+parameter's value), the status, the duration, the client IP and the request id: nothing a
+request carries in its headers or body (Authorization, cookies, client secrets, codes,
+tokens) can reach it, because none of those are ever read here.
+
+The lines bypass the `logging` module on purpose: a `LogRecord` and its handler chain cost
+several times what writing the line does, on every request (see issue 6's budget).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import orjson
+
+AccessLog = Callable[[str], None]
+
+_second = -1
+_second_text = ""
+
+
+def timestamp(now: float) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. `2026-11-30T02:04:45.295Z`; the part up to the
+    second is formatted once per second."""
+    global _second, _second_text
+    whole = int(now)
+    if whole != _second:
+        _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second = whole
+    return f"{_second_text}.{int((now - whole) * 1000):03d}Z"
+
+
+def access_line(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    client_ip: str | None,
+    request_id: str,
+) -> str:
+    return orjson.dumps(
+        {
+            "ts": timestamp(time.time()),
+            "level": "error" if status >= 500 else "info",
+            "logger": "access",
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+            "client_ip": client_ip,
+        }
+    ).decode()
+
+
+def write_stdout(line: str) -> None:
+    """Write and flush one line to whatever `sys.stdout` is now (a test runner may swap it);
+    a closed or broken stdout loses the line, never the request."""
+    try:
+        out = sys.stdout
+        out.write(line + "\n")
+        out.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def configure_access_log(enabled: bool) -> AccessLog | None:
+    """The access log's writer, or None when `ACCESS_LOG=false`."""
+    return write_stdout if enabled else None
