@@ -20,7 +20,16 @@ from app.observability import record_tokens_issued, record_tokens_revoked
 from app.observability.access_log import access_line, configure_access_log, timestamp
 from app.observability.metrics import REGISTRY
 from app.observability.middleware import RequestObserver
-from tests.helpers import PASSWORD, bearer, register
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    issue_tokens,
+    refresh_tokens,
+    register,
+    revoke_request,
+    user_token,
+)
+from tests.helpers import create_app as create_oauth_app
 
 
 def sample(name: str, **labels: str) -> float:
@@ -312,3 +321,23 @@ def test_several_workers_add_up_in_multiprocess_mode(tmp_path):
     text = python(SCRAPE)
     assert 'tokens_issued_total{grant_type="refresh_token"} 2.0' in text
     assert 'http_requests_total{method="POST",route="/api/oauth/token",status="200"} 2.0' in text
+
+
+async def test_the_token_flows_count_tokens_issued_and_revoked(client: httpx.AsyncClient):
+    token = await user_token(client, "counted")
+    oauth_app = await create_oauth_app(client, token)
+    before = {
+        "code": sample("tokens_issued_total", grant_type="authorization_code"),
+        "refresh": sample("tokens_issued_total", grant_type="refresh_token"),
+        "rotation": sample("tokens_revoked_total", reason="rotation"),
+        "endpoint": sample("tokens_revoked_total", reason="revocation_endpoint"),
+    }
+    tokens = await issue_tokens(client, token, oauth_app)
+    refreshed = (await refresh_tokens(client, oauth_app, tokens["refresh_token"])).json()
+    await revoke_request(client, oauth_app, token=refreshed["access_token"])
+    await revoke_request(client, oauth_app, token="unknown-token")
+
+    assert sample("tokens_issued_total", grant_type="authorization_code") == before["code"] + 1
+    assert sample("tokens_issued_total", grant_type="refresh_token") == before["refresh"] + 1
+    assert sample("tokens_revoked_total", reason="rotation") == before["rotation"] + 1
+    assert sample("tokens_revoked_total", reason="revocation_endpoint") == before["endpoint"] + 1

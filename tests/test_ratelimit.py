@@ -23,7 +23,16 @@ from app.observability.metrics import REGISTRY
 from app.ratelimit import AuthRateLimits, MemoryBackend, RateLimited, RateLimiter, Usage
 from app.ratelimit.guards import account_key, ip_key, rate_limits_enabled
 from app.ratelimit.redis_backend import RedisBackend
-from tests.helpers import PASSWORD, register
+from tests.helpers import (
+    PASSWORD,
+    issue_tokens,
+    refresh_tokens,
+    register,
+    revoke_request,
+    token_request,
+    user_token,
+)
+from tests.helpers import create_app as create_oauth_app
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 TOO_MANY = {"status": "error", "message": "too many requests, retry later"}
@@ -430,3 +439,37 @@ async def test_explicit_client_calls(settings: Settings):
     await limits.record_client_failure("c")
     with pytest.raises(RateLimited):
         await limits.guard_client("c")
+
+
+async def test_token_and_revoke_lock_a_client_id_after_failed_authentications(limited: Limited):
+    async with limited(rate_limit_client_failures=3) as http:
+        token = await user_token(http, "owner")
+        oauth_app = await create_oauth_app(http, token)
+        wrong = {**oauth_app, "client_secret": "x" * 48}
+        for _ in range(3):
+            refused = await token_request(
+                http, wrong, grant_type="refresh_token", refresh_token="r"
+            )
+            assert refused.status_code == 401
+            assert refused.json()["error"] == "invalid_client"
+        # Past the limit, even the right secret is refused, at /token and /revoke alike.
+        locked = await token_request(http, oauth_app, grant_type="refresh_token", refresh_token="r")
+        assert locked.status_code == 429
+        assert int(locked.headers["retry-after"]) > 0
+        assert locked.json() == {"status": "error", "message": "too many requests, retry later"}
+        assert (await revoke_request(http, oauth_app, basic=True, token="t")).status_code == 429
+        # Another client is not affected.
+        other = await create_oauth_app(http, token)
+        tokens = await issue_tokens(http, token, other)
+        assert (await refresh_tokens(http, other, tokens["refresh_token"])).status_code == 200
+
+
+async def test_token_requests_of_a_good_client_are_never_throttled(limited: Limited):
+    async with limited(rate_limit_client_failures=2) as http:
+        token = await user_token(http, "busy")
+        oauth_app = await create_oauth_app(http, token)
+        tokens = await issue_tokens(http, token, oauth_app)
+        for _ in range(6):
+            response = await refresh_tokens(http, oauth_app, tokens["refresh_token"])
+            assert response.status_code == 200, response.text
+            tokens = response.json()

@@ -13,6 +13,7 @@ from app.clients.errors import ClientNotFound
 from app.clients.metadata import ClientMetadata
 from app.clients.pagination import PER_PAGE, Pagination, page_number
 from app.db.engine import Database
+from app.observability.metrics import record_tokens_revoked
 
 MAX_CLIENT_PK = 2**31 - 1  # the `id` column is a 32-bit INTEGER
 MAX_CLIENT_ID_LENGTH = 48  # the `client_id` column's width
@@ -110,4 +111,6 @@ async def revoke_client_tokens(db: Database, user_id: int, pk: int) -> int:
     async with db.transaction() as storage:
         if not await storage.clients.is_owned(user_id, pk):
             raise ClientNotFound
-        return await storage.tokens.revoke_for_client(pk, clock.utcnow())
+        revoked = await storage.tokens.revoke_for_client(pk, clock.utcnow())
+    record_tokens_revoked("client_revoke", revoked)
+    return revoked

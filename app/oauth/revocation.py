@@ -9,6 +9,7 @@ from app.db.engine import Database
 from app.oauth.clients import ClientAuthenticator, PresentedCredentials
 from app.oauth.errors import InvalidRequest
 from app.oauth.secrets import hash_secret
+from app.observability.metrics import record_tokens_revoked
 
 MISSING_TOKEN = 'Missing "token" in request.'
 MAX_TOKEN = 256
@@ -36,4 +37,5 @@ class RevocationEndpoint:
         if len(token) > MAX_TOKEN:
             return
         async with self._db.read() as storage:
-            await storage.tokens.revoke(hash_secret(token), client.pk, clock.utcnow())
+            revoked = await storage.tokens.revoke(hash_secret(token), client.pk, clock.utcnow())
+        record_tokens_revoked("revocation_endpoint", revoked)

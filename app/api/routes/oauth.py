@@ -3,6 +3,7 @@ engine (`app.oauth`), serialize. Every decision is the engine's."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -27,7 +28,9 @@ from app.api.schemas.oauth import (
     form_body,
 )
 from app.oauth.authorize import AuthorizationRequest
+from app.oauth.clients import PresentedCredentials
 from app.oauth.errors import InvalidRequest, OAuthError
+from app.ratelimit import rate_limits
 
 router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
 
@@ -88,6 +91,16 @@ def _authorize_refusal(error: OAuthError) -> JSON:
     return JSON(body, error.status_code, NO_STORE)
 
 
+def _client_attempt(
+    request: Request, credentials: PresentedCredentials | None
+) -> AbstractAsyncContextManager[None]:
+    """Brute-force protection on client secrets (RFC 6749 §2.3.1): failed authentications
+    are counted per client_id, and a client past its limit gets 429 before any check."""
+    if credentials is None:
+        return nullcontext()
+    return rate_limits(request).client_attempt(credentials.client_id)
+
+
 async def _oauth_form(request: Request) -> dict[str, str]:
     try:
         return await read_form(request)
@@ -108,7 +121,8 @@ async def token(request: Request) -> Response:
     its whole family (RFC 9700 §4.14.2)."""
     form = await _oauth_form(request)
     credentials = presented_credentials(request, form)
-    issued = await services(request).oauth.token.issue(credentials, form)
+    async with _client_attempt(request, credentials):
+        issued = await services(request).oauth.token.issue(credentials, form)
     return JSON(issued.response(), headers=NO_STORE)
 
 
@@ -124,5 +138,6 @@ async def revoke(request: Request) -> Response:
     §2.2); only the client's own tokens are revoked."""
     form = await _oauth_form(request)
     credentials = presented_credentials(request, form)
-    await services(request).oauth.revocation.revoke(credentials, form)
+    async with _client_attempt(request, credentials):
+        await services(request).oauth.revocation.revoke(credentials, form)
     return JSON({}, headers=NO_STORE)

@@ -15,6 +15,7 @@ from app.oauth.clients import AuthenticatedClient
 from app.oauth.errors import InvalidGrant, InvalidRequest, OAuthError
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import IssuedTokens, mint_pair, new_family_id
+from app.observability.metrics import record_tokens_issued, record_tokens_revoked
 
 MISSING_CODE = 'Missing "code" in request.'
 INVALID_CODE = 'Invalid "code" in request.'
@@ -49,7 +50,7 @@ class AuthorizationCodeGrant:
             row = await storage.codes.redeem(code_hash, now)
             if row is None:
                 # Unknown, or a replay: whatever was issued from it is compromised.
-                await storage.tokens.revoke_issued_from_code(code_hash, now)
+                revoked = await storage.tokens.revoke_issued_from_code(code_hash, now)
                 failure = InvalidGrant(INVALID_CODE)
             else:
                 try:
@@ -66,7 +67,10 @@ class AuthorizationCodeGrant:
                         family_id=new_family_id(),
                     )
         if failure is not None:
+            if row is None:
+                record_tokens_revoked("code_replay", revoked)
             raise failure
+        record_tokens_issued("authorization_code")
         return issued
 
 

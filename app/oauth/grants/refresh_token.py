@@ -12,6 +12,7 @@ from app.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
 from app.oauth.scopes import format_scope, parse_scope
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import IssuedTokens, mint_pair
+from app.observability.metrics import record_tokens_issued, record_tokens_revoked
 
 MISSING_REFRESH_TOKEN = 'Missing "refresh_token" in request.'
 
@@ -39,7 +40,7 @@ class RefreshTokenGrant:
         async with self._db.transaction() as storage:
             row = await storage.tokens.rotate(token_hash, client.pk, now)
             if row is None:
-                await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
+                revoked = await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
             else:
                 scope = row["scope"]
                 if requested:
@@ -55,5 +56,8 @@ class RefreshTokenGrant:
                     family_id=row["family_id"],
                 )
         if row is None:
+            record_tokens_revoked("refresh_reuse", revoked)
             raise InvalidGrant()
+        record_tokens_revoked("rotation")
+        record_tokens_issued("refresh_token")
         return issued
