@@ -1,6 +1,6 @@
 """The one error mapping for the whole app: every failure becomes JSON, never HTML or a trace.
 
-- `ApiError` / `AccountError`: FitTrackee's `{"status": "error", "message": ...}`.
+- `ApiError` / `AccountError` / `ClientError`: FitTrackee's `{"status": "error", "message": ...}`.
 - `OAuthError`: RFC 6749 §5.2 `{"error": ..., "error_description": ...}`, no-store.
 - Request validation (missing fields, wrong types, malformed JSON, a JSON array, a non-JSON
   body): 400 `invalid payload`, where FastAPI would answer 422 (FitTrackee answers 400).
@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from app.accounts.service import AccountError
 from app.api.responses import JSON, NO_STORE, message
+from app.clients.errors import ClientError
 from app.oauth.errors import OAuthError
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
         return message(exc.text, exc.status_code, exc.status, exc.headers)
+
+    @app.exception_handler(ClientError)
+    async def _client_error(_: Request, exc: ClientError) -> Response:
+        return message(exc.message, exc.status_code, exc.status)
 
     @app.exception_handler(AccountError)
     async def _account_error(_: Request, exc: AccountError) -> Response:

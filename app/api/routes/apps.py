@@ -27,7 +27,7 @@ from app.api.schemas.apps import (
     client_json,
 )
 from app.api.schemas.common import error_responses
-from app.clients.errors import NOT_FOUND, ClientError
+from app.clients.errors import NOT_FOUND
 from app.clients.metadata import (
     INVALID_SCOPES,
     METADATA_MISSING,
@@ -102,10 +102,6 @@ CREATE_RESPONSES = error_responses(
 )
 
 
-def _refusal(exc: ClientError) -> ApiError:
-    return ApiError(exc.message, exc.status_code, exc.status)
-
-
 def _is_json(request: Request) -> bool:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
@@ -122,10 +118,7 @@ async def list_apps(
     principal: FirstParty,
     page: Annotated[int, Query(description=PAGE_DESCRIPTION)] = 1,
 ) -> Response:
-    try:
-        result = await list_clients(services(request).db, principal.user_id, page)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    result = await list_clients(services(request).db, principal.user_id, page)
     return JSON(
         {
             "data": {"clients": [client_json(row) for row in result.clients]},
@@ -152,10 +145,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise ApiError(INVALID_PAYLOAD) from None
-    try:
-        metadata = parse_client_metadata(body)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    metadata = parse_client_metadata(body)
     created = await register_client(services(request).db, principal.user_id, metadata)
     client = client_json(created.client, created.client_secret)
     return JSON({"data": {"client": client}, "status": "created"}, 201)
@@ -170,10 +160,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
 )
 async def get_app(request: Request, principal: FirstParty) -> Response:
     client_id = request.path_params["client_id"]
-    try:
-        row = await client_by_client_id(services(request).db, principal.user_id, client_id)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    row = await client_by_client_id(services(request).db, principal.user_id, client_id)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -185,11 +172,8 @@ async def get_app(request: Request, principal: FirstParty) -> Response:
     summary="One of the user's apps, by its integer id (no secret)",
 )
 async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
-    try:
-        pk = client_pk_from_path(request.path_params["id"])
-        row = await client_by_pk(services(request).db, principal.user_id, pk)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    pk = client_pk_from_path(request.path_params["id"])
+    row = await client_by_pk(services(request).db, principal.user_id, pk)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -202,11 +186,8 @@ async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
     summary="Delete an app, with every code and token issued to it",
 )
 async def delete_app(request: Request, principal: FirstParty) -> Response:
-    try:
-        pk = client_pk_from_path(request.path_params["id"])
-        await delete_client(services(request).db, principal.user_id, pk)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    pk = client_pk_from_path(request.path_params["id"])
+    await delete_client(services(request).db, principal.user_id, pk)
     return Response(status_code=204)
 
 
@@ -218,9 +199,6 @@ async def delete_app(request: Request, principal: FirstParty) -> Response:
     summary="Revoke every token issued to an app",
 )
 async def revoke_app_tokens(request: Request, principal: FirstParty) -> Response:
-    try:
-        pk = client_pk_from_path(request.path_params["id"])
-        await revoke_client_tokens(services(request).db, principal.user_id, pk)
-    except ClientError as exc:
-        raise _refusal(exc) from None
+    pk = client_pk_from_path(request.path_params["id"])
+    await revoke_client_tokens(services(request).db, principal.user_id, pk)
     return JSON({"status": "success"})
