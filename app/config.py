@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     # Database pool: how long a request waits for a connection before answering 503.
     db_pool_size: int = 10
+    # Extra connections beyond the pool are opened and closed per burst: costly, so none by
+    # default (requests queue for a pooled connection, up to DB_POOL_TIMEOUT).
+    db_max_overflow: int = 0
     db_pool_timeout: float = 5.0
 
     # argon2 cost; tests lower it, production keeps passlib's defaults.

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
-from app.api.routes import apps, auth, discovery, health, metrics, oauth
+from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
 from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
 from app.observability.access_log import configure_access_log
@@ -61,6 +61,9 @@ class JSONCORSMiddleware(CORSMiddleware):
         return message(text, response.status_code, "error", headers)
 
 
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -80,11 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         default_response_class=JSON,
         lifespan=lifespan,
+        # Our own metrics and request log cover this; FastAPI's OpenTelemetry hooks would
+        # cost every request a span even with no exporter configured.
+        telemetry=NO_TELEMETRY,
     )
     app.state.services = services
     app.state.rate_limits = rate_limits
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health, discovery):
+    for module in (auth, apps, oauth, health, discovery, consent):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

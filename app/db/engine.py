@@ -38,7 +38,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         connect_args=connect_args,
         hide_parameters=True,

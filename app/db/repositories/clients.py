@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
 from app.db.models import OAuth2Client
@@ -20,6 +20,30 @@ PUBLIC_COLUMNS = (
     OAuth2Client.scope,
     OAuth2Client.issued_at,
 )
+
+# Built once: on the hot paths, building a statement costs more than running it.
+PAGE_FOR_USER = (
+    select(*PUBLIC_COLUMNS, func.count().over().label("total"))
+    .where(OAuth2Client.user_id == bindparam("user_id"))
+    .order_by(OAuth2Client.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+COUNT_FOR_USER = (
+    select(func.count())
+    .select_from(OAuth2Client)
+    .where(OAuth2Client.user_id == bindparam("user_id"))
+)
+BY_CLIENT_ID = select(
+    OAuth2Client.id,
+    OAuth2Client.client_id,
+    OAuth2Client.client_secret_hash,
+    OAuth2Client.user_id,
+    OAuth2Client.name,
+    OAuth2Client.website,
+    OAuth2Client.redirect_uris,
+    OAuth2Client.scope,
+).where(OAuth2Client.client_id == bindparam("client_id"))
 
 
 class ClientRepository(Repository):
@@ -61,20 +85,14 @@ class ClientRepository(Repository):
         The total rides along as a window count, so a page costs one query; only a page past
         the end (no rows to carry it) needs a second, counting query.
         """
-        total_col = func.count().over().label("total")
         result = await self.conn.execute(
-            select(*PUBLIC_COLUMNS, total_col)
-            .where(OAuth2Client.user_id == user_id)
-            .order_by(OAuth2Client.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            PAGE_FOR_USER,
+            {"user_id": user_id, "limit": per_page, "offset": (page - 1) * per_page},
         )
         rows = list(result.mappings())
         if rows:
             return rows, rows[0]["total"]
-        total = await self.conn.scalar(
-            select(func.count()).select_from(OAuth2Client).where(OAuth2Client.user_id == user_id)
-        )
+        total = await self.conn.scalar(COUNT_FOR_USER, {"user_id": user_id})
         return rows, total or 0
 
     async def owned_by_client_id(self, user_id: int, client_id: str) -> RowMapping | None:
@@ -98,6 +116,26 @@ class ClientRepository(Repository):
         )
         return found is not None
 
+    async def hold(self, id_: int) -> None:
+        """Keep client `id_` from being deleted until this transaction ends (PostgreSQL
+        `SELECT ... FOR KEY SHARE`: concurrent holders share it, only a DELETE waits for it).
+
+        A grant's transaction takes it before it locks a code or a token row. Deleting a
+        client locks the client row, then its codes and tokens (ON DELETE CASCADE), while a
+        grant that had locked a code or token would then need the client row for its INSERT's
+        foreign key check: a deadlock, which PostgreSQL breaks by failing one of the two (a
+        500). Taking the client first puts both in the same order, so one simply waits for
+        the other. A client deleted meanwhile takes its codes and tokens along, which the
+        grant then finds gone. SQLite runs one writer at a time: nothing to do there.
+        """
+        if self.conn.dialect.name != "postgresql":
+            return
+        await self.conn.execute(
+            select(OAuth2Client.id)
+            .where(OAuth2Client.id == id_)
+            .with_for_update(read=True, key_share=True)
+        )
+
     async def delete_owned(self, user_id: int, id_: int) -> bool:
         """Delete the client; its codes and tokens go with it (ON DELETE CASCADE)."""
         result = await self.conn.execute(
@@ -107,16 +145,5 @@ class ClientRepository(Repository):
 
     async def by_client_id(self, client_id: str) -> RowMapping | None:
         """What the OAuth2 engine needs of a client: to authenticate it and check requests."""
-        result = await self.conn.execute(
-            select(
-                OAuth2Client.id,
-                OAuth2Client.client_id,
-                OAuth2Client.client_secret_hash,
-                OAuth2Client.user_id,
-                OAuth2Client.name,
-                OAuth2Client.website,
-                OAuth2Client.redirect_uris,
-                OAuth2Client.scope,
-            ).where(OAuth2Client.client_id == client_id)
-        )
+        result = await self.conn.execute(BY_CLIENT_ID, {"client_id": client_id})
         return result.mappings().first()
