@@ -4,7 +4,8 @@ browser to, carrying a fresh authorization code.
 
 Every refusal here is raised, never redirected: a redirect URI is only trusted once it is known
 to belong to the client (§4.1.2.1, RFC 9700 §4.1), and the caller is the first-party client,
-which shows the error to the user.
+which shows the error to the user. The consent page runs the same checks (`review`) before it
+shows the request to the user, and renders their refusals itself.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from app import clock
 from app.config import Settings
 from app.db.engine import Database
+from app.db.storage import Storage
 from app.oauth import pkce
 from app.oauth.clients import plausible_client_id
 from app.oauth.errors import (
@@ -47,10 +49,36 @@ class AuthorizationRequest:
     code_challenge_method: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewedRequest:
+    """An authorization request that passed every check but the user's consent: what the
+    consent page shows, and where the browser goes either way."""
+
+    client_pk: int
+    client_name: str
+    client_website: str
+    redirect_uri: str
+    scope: str
+    state: str | None
+
+    def denial_url(self) -> str:
+        """RFC 6749 §4.1.2.1: the user said no; `access_denied` and the state go back to the
+        validated redirect URI (and only there)."""
+        return with_query(self.redirect_uri, error=AccessDenied.error, state=self.state)
+
+
 class AuthorizationEndpoint:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
+
+    async def review(self, request: AuthorizationRequest) -> ReviewedRequest:
+        """Every check `authorize` makes before asking for consent, for the consent page to
+        run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
+        shown to the user, never redirected to). One SELECT of the client."""
+        self._checked_parameters(request)
+        async with self._db.read() as storage:
+            return await _reviewed(storage, request)
 
     async def authorize(self, user_id: int, request: AuthorizationRequest) -> str:
         """Issue a code for `user_id`'s approval; the redirect URL that carries it.
@@ -59,6 +87,32 @@ class AuthorizationEndpoint:
         URI and the scope, and last the user's consent. Costs one SELECT of the client and one
         INSERT of the code (stored hashed, living `code_lifetime` seconds).
         """
+        challenge = self._checked_parameters(request)
+        async with self._db.read() as storage:
+            reviewed = await _reviewed(storage, request)
+            if not request.confirm:
+                raise AccessDenied()
+            code = random_alphanumeric(CODE_LENGTH)
+            now = clock.utcnow()
+            # A single INSERT is atomic on its own: autocommit spares a BEGIN/COMMIT.
+            created = await storage.codes.create(
+                code_hash=hash_secret(code),
+                client_pk=reviewed.client_pk,
+                user_id=user_id,
+                scope=reviewed.scope,
+                redirect_uri=request.redirect_uri,
+                code_challenge=challenge[0] if challenge else None,
+                code_challenge_method=challenge[1] if challenge else None,
+                now=now,
+                expires_at=now + timedelta(seconds=self._settings.code_lifetime),
+            )
+            if not created:  # the client was deleted since `_reviewed` read it
+                raise InvalidRequest(INVALID_CLIENT_ID)
+        return with_query(reviewed.redirect_uri, code=code, state=request.state)
+
+    def _checked_parameters(self, request: AuthorizationRequest) -> tuple[str, str] | None:
+        """The checks that need no query: response type (§4.1.1), PKCE (RFC 7636 §4.4.1) and
+        a client_id worth looking up. The stored (challenge, method), if any."""
         if request.response_type != "code":
             raise UnsupportedResponseType(UNSUPPORTED_RESPONSE_TYPE)
         challenge = pkce.checked_challenge(
@@ -69,29 +123,24 @@ class AuthorizationEndpoint:
         )
         if not plausible_client_id(request.client_id):
             raise InvalidRequest(INVALID_CLIENT_ID)
-        async with self._db.read() as storage:
-            client = await storage.clients.by_client_id(request.client_id)
-            if client is None:
-                raise InvalidRequest(INVALID_CLIENT_ID)
-            redirect_uri = _redirect_uri(request.redirect_uri, client["redirect_uris"] or [])
-            scope = _granted_scope(request.scope, client["scope"])
-            if not request.confirm:
-                raise AccessDenied()
-            code = random_alphanumeric(CODE_LENGTH)
-            now = clock.utcnow()
-            # A single INSERT is atomic on its own: autocommit spares a BEGIN/COMMIT.
-            await storage.codes.create(
-                code_hash=hash_secret(code),
-                client_pk=client["id"],
-                user_id=user_id,
-                scope=scope,
-                redirect_uri=request.redirect_uri,
-                code_challenge=challenge[0] if challenge else None,
-                code_challenge_method=challenge[1] if challenge else None,
-                now=now,
-                expires_at=now + timedelta(seconds=self._settings.code_lifetime),
-            )
-        return with_query(redirect_uri, code=code, state=request.state)
+        return challenge
+
+
+async def _reviewed(storage: Storage, request: AuthorizationRequest) -> ReviewedRequest:
+    """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3), on `storage`."""
+    client = await storage.clients.by_client_id(request.client_id)
+    if client is None:
+        raise InvalidRequest(INVALID_CLIENT_ID)
+    redirect_uri = _redirect_uri(request.redirect_uri, client["redirect_uris"] or [])
+    scope = _granted_scope(request.scope, client["scope"])
+    return ReviewedRequest(
+        client_pk=client["id"],
+        client_name=client["name"],
+        client_website=client["website"],
+        redirect_uri=redirect_uri,
+        scope=scope,
+        state=request.state,
+    )
 
 
 def _redirect_uri(requested: str | None, registered: list[str]) -> str:

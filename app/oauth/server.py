@@ -1,4 +1,4 @@
-"""The engine's three endpoints, built once per process over one database."""
+"""The engine's endpoints, built once per process over one database."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from app.oauth.authorize import AuthorizationEndpoint
 from app.oauth.clients import ClientAuthenticator
 from app.oauth.grants.authorization_code import AuthorizationCodeGrant
 from app.oauth.grants.refresh_token import RefreshTokenGrant
+from app.oauth.introspection import IntrospectionEndpoint
 from app.oauth.revocation import RevocationEndpoint
 from app.oauth.token import TokenEndpoint
 
 
 class OAuthServer:
-    """`authorization` (RFC 6749 §4.1.1), `token` (§3.2) and `revocation` (RFC 7009), with
-    `client_auth` shared by the last two."""
+    """`authorization` (RFC 6749 §4.1.1), `token` (§3.2), `revocation` (RFC 7009) and
+    `introspection` (RFC 7662), with `client_auth` shared by the last three."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.client_auth = ClientAuthenticator(db)
@@ -25,3 +26,4 @@ class OAuthServer:
             RefreshTokenGrant(db, settings),
         )
         self.revocation = RevocationEndpoint(db, self.client_auth)
+        self.introspection = IntrospectionEndpoint(db, self.client_auth)

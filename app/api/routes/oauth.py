@@ -1,5 +1,5 @@
-"""`/api/oauth/authorize`, `/api/oauth/token`, `/api/oauth/revoke`: parse the form, call the
-engine (`app.oauth`), serialize. Every decision is the engine's."""
+"""`/api/oauth/authorize`, `/api/oauth/token`, `/api/oauth/revoke`, `/api/oauth/introspect`:
+parse the form, call the engine (`app.oauth`), serialize. Every decision is the engine's."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from app.api.schemas.oauth import (
     AuthorizeForm,
     AuthorizeResponse,
     EmptyObject,
+    IntrospectForm,
+    IntrospectionResponse,
     RevokeForm,
     TokenForm,
     TokenResponse,
@@ -141,3 +143,22 @@ async def revoke(request: Request) -> Response:
     async with _client_attempt(request, credentials):
         await services(request).oauth.revocation.revoke(credentials, form)
     return JSON({}, headers=NO_STORE)
+
+
+@router.post(
+    "/introspect",
+    response_model=IntrospectionResponse,
+    response_model_exclude_none=True,
+    responses=OAUTH_ERRORS,
+    openapi_extra=form_body(IntrospectForm),
+    summary="Is this token active, and for what? (client auth, RFC 7662)",
+)
+async def introspect(request: Request) -> Response:
+    """For resource servers that are not this process: a client learns whether one of its
+    own tokens is active, with its scope, user, client and times. Anything else, another
+    client's token included, is exactly `{"active": false}` (RFC 7662 §2.2, §4)."""
+    form = await _oauth_form(request)
+    credentials = presented_credentials(request, form)
+    async with _client_attempt(request, credentials):
+        answer = await services(request).oauth.introspection.introspect(credentials, form)
+    return JSON(answer, headers=NO_STORE)

@@ -1,4 +1,4 @@
-"""Authorize, token and revoke: their form fields and answers, for the OpenAPI docs.
+"""Authorize, token, revoke and introspect: their form fields and answers, for the OpenAPI docs.
 
 The routers read the forms themselves (`app.api.forms`, for duplicate and size checks), so
 these models only describe them.
@@ -99,6 +99,33 @@ class RevokeForm(BaseModel):
     )
     client_id: str | None = None
     client_secret: str | None = None
+
+
+class IntrospectForm(BaseModel):
+    """RFC 7662 §2.1; the client authenticates as at the token endpoint."""
+
+    token: str = Field(description="An access token or a refresh token of this client.")
+    token_type_hint: str | None = Field(
+        default=None, description="`access_token` or `refresh_token`; ignored."
+    )
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
+class IntrospectionResponse(BaseModel):
+    """RFC 7662 §2.2, sent with `Cache-Control: no-store`. An unknown, expired or revoked
+    token, or another client's, is exactly `{"active": false}`."""
+
+    active: bool
+    scope: str | None = Field(default=None, examples=["profile:read workouts:read"])
+    client_id: str | None = Field(default=None, description="The client the token was issued to.")
+    username: str | None = Field(default=None, description="The user the token speaks for.")
+    sub: str | None = Field(default=None, description="The user's id, as a string.")
+    token_type: str | None = Field(
+        default=None, description="`Bearer` for an access token; absent for a refresh token."
+    )
+    exp: int | None = Field(default=None, description="Expiry, seconds since the epoch.")
+    iat: int | None = Field(default=None, description="Issue time, seconds since the epoch.")
 
 
 class EmptyObject(BaseModel):
