@@ -7,9 +7,12 @@ import asyncio
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.databases import migrate
@@ -75,3 +78,32 @@ def fault_database_url() -> Iterator[str]:
         "psql", "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", "-qc", f"DROP DATABASE {name}"
     )
     pg_ctl("stop")
+
+
+@asynccontextmanager
+async def database_outage() -> AsyncIterator[None]:
+    """The fault cluster is down inside the block and started again when it ends, however
+    the block ends."""
+    await pg_ctl_async("stop")
+    try:
+        yield
+    finally:
+        await pg_ctl_async("start")
+
+
+async def wait_healthy(base_url: str, seconds: float = 30, in_a_row: int = 10) -> bool:
+    """True once `in_a_row` successive `/health` answers are 200, each on a new connection
+    (so that every worker has answered, and found its way back to the database)."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    deadline = time.monotonic() + seconds
+    healthy = 0
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits) as http:
+        while time.monotonic() < deadline:
+            try:
+                healthy = healthy + 1 if (await http.get("/health")).status_code == 200 else 0
+            except httpx.HTTPError:
+                healthy = 0
+            if healthy >= in_a_row:
+                return True
+            await asyncio.sleep(0.05 if healthy else 0.2)
+    return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Exists, bindparam, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
 from app.db.models import OAuth2Client
@@ -44,6 +44,27 @@ BY_CLIENT_ID = select(
     OAuth2Client.redirect_uris,
     OAuth2Client.scope,
 ).where(OAuth2Client.client_id == bindparam("client_id"))
+
+
+def held_for_grant(client_pk: int) -> Exists:
+    """`EXISTS (SELECT ... FROM oauth2_clients WHERE id = :pk FOR KEY SHARE)`, for the WHERE
+    of the UPDATE that spends a code or a refresh token: the client's row is locked before
+    the code's or the token's, and the UPDATE finds nothing once the client is gone.
+
+    The lock is the one the INSERT of the new pair takes anyway for its foreign key check;
+    taking it first matters. Deleting a client locks its row, then its codes and tokens
+    (ON DELETE CASCADE); a grant that locked a code or token first and then needed the
+    client's row for that check would deadlock with it, and PostgreSQL would fail one of the
+    two (a 500). In the same order, one simply waits for the other. PostgreSQL evaluates this
+    uncorrelated EXISTS once, before scanning (a one-time filter). SQLite has no row locks
+    and runs one writer at a time; there it is a plain existence check.
+    """
+    return (
+        select(OAuth2Client.id)
+        .where(OAuth2Client.id == client_pk)
+        .with_for_update(read=True, key_share=True)
+        .exists()
+    )
 
 
 class ClientRepository(Repository):
@@ -115,26 +136,6 @@ class ClientRepository(Repository):
             select(OAuth2Client.id).where(OAuth2Client.id == id_, OAuth2Client.user_id == user_id)
         )
         return found is not None
-
-    async def hold(self, id_: int) -> None:
-        """Keep client `id_` from being deleted until this transaction ends (PostgreSQL
-        `SELECT ... FOR KEY SHARE`: concurrent holders share it, only a DELETE waits for it).
-
-        A grant's transaction takes it before it locks a code or a token row. Deleting a
-        client locks the client row, then its codes and tokens (ON DELETE CASCADE), while a
-        grant that had locked a code or token would then need the client row for its INSERT's
-        foreign key check: a deadlock, which PostgreSQL breaks by failing one of the two (a
-        500). Taking the client first puts both in the same order, so one simply waits for
-        the other. A client deleted meanwhile takes its codes and tokens along, which the
-        grant then finds gone. SQLite runs one writer at a time: nothing to do there.
-        """
-        if self.conn.dialect.name != "postgresql":
-            return
-        await self.conn.execute(
-            select(OAuth2Client.id)
-            .where(OAuth2Client.id == id_)
-            .with_for_update(read=True, key_share=True)
-        )
 
     async def delete_owned(self, user_id: int, id_: int) -> bool:
         """Delete the client; its codes and tokens go with it (ON DELETE CASCADE)."""

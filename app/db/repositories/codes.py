@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.engine import RowMapping
 
-from app.db.models import AuthorizationCode
+from app.db.models import AuthorizationCode, OAuth2Client
 from app.db.repositories import Repository
+from app.db.repositories.clients import held_for_grant
 
 
 class CodeRepository(Repository):
@@ -24,32 +25,58 @@ class CodeRepository(Repository):
         code_challenge_method: str | None,
         now: datetime,
         expires_at: datetime,
-    ) -> None:
-        await self.conn.execute(
-            insert(AuthorizationCode).values(
-                code_hash=code_hash,
-                client_id=client_pk,
-                user_id=user_id,
-                scope=scope,
-                redirect_uri=redirect_uri,
-                code_challenge=code_challenge,
-                code_challenge_method=code_challenge_method,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
+    ) -> bool:
+        """Store a code for client `client_pk`; False when that client no longer exists.
 
-    async def redeem(self, code_hash: str, now: datetime) -> RowMapping | None:
-        """Spend the code: one UPDATE ... RETURNING that only an unused code passes.
+        One INSERT ... SELECT from the client's row (locked FOR KEY SHARE on PostgreSQL, as
+        the foreign key check would): a client deleted since the caller read it, or whose
+        deletion commits while this waits for the row, leaves nothing to insert, where a
+        plain INSERT would fail its foreign key check with an error (a 500).
+        """
+        values = {
+            AuthorizationCode.code_hash: code_hash,
+            AuthorizationCode.client_id: OAuth2Client.id,
+            AuthorizationCode.user_id: user_id,
+            AuthorizationCode.scope: scope,
+            AuthorizationCode.redirect_uri: redirect_uri,
+            AuthorizationCode.code_challenge: code_challenge,
+            AuthorizationCode.code_challenge_method: code_challenge_method,
+            AuthorizationCode.created_at: now,
+            AuthorizationCode.expires_at: expires_at,
+        }
+        source = (
+            select(
+                *(
+                    value if column is AuthorizationCode.client_id else literal(value, column.type)
+                    for column, value in values.items()
+                )
+            )
+            .where(OAuth2Client.id == client_pk)
+            .with_for_update(read=True, key_share=True)
+        )
+        result = await self.conn.execute(
+            insert(AuthorizationCode).from_select([column.key for column in values], source)
+        )
+        return result.rowcount == 1
+
+    async def redeem(self, code_hash: str, client_pk: int, now: datetime) -> RowMapping | None:
+        """Spend the code presented by client `client_pk`: one UPDATE ... RETURNING that only
+        an unused code passes.
 
         The database decides who wins: of concurrent redemptions exactly one gets the row
         (PostgreSQL re-checks `used_at IS NULL` after waiting on the row lock; SQLite takes
-        one writer at a time). None: unknown or already used. The code is spent whatever
-        the caller finds wrong with it afterwards (expired, other client, failed PKCE).
+        one writer at a time). None: unknown or already used, or the presenting client was
+        deleted meanwhile (its row is locked first: `held_for_grant`). The code is spent
+        whatever the caller finds wrong with it afterwards (expired, other client, failed
+        PKCE).
         """
         result = await self.conn.execute(
             update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
+            .where(
+                AuthorizationCode.code_hash == code_hash,
+                AuthorizationCode.used_at.is_(None),
+                held_for_grant(client_pk),
+            )
             .values(used_at=now)
             .returning(
                 AuthorizationCode.id,

@@ -9,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
 from app.db.repositories import Repository
+from app.db.repositories.clients import held_for_grant
 from app.db.repositories.users import PROFILE_COLUMNS
 
 # Built once: on the hot paths, building a statement costs more than running it.
@@ -105,7 +106,8 @@ class TokenRepository(Repository):
 
         The pair is marked rotated and revoked at once, so its access token dies with it.
         Of concurrent rotations exactly one gets the row. None: unknown, another client's,
-        expired, revoked or already rotated.
+        expired, revoked or already rotated, or the client was deleted meanwhile (its row
+        is locked first: `held_for_grant`).
         """
         result = await self.conn.execute(
             update(Token)
@@ -115,6 +117,7 @@ class TokenRepository(Repository):
                 Token.rotated_at.is_(None),
                 Token.revoked_at.is_(None),
                 Token.refresh_expires_at > now,
+                held_for_grant(client_pk),
             )
             .values(rotated_at=now, revoked_at=now)
             .returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)

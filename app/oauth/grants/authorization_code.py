@@ -47,7 +47,7 @@ class AuthorizationCodeGrant:
         now = clock.utcnow()
         failure: OAuthError | None = None
         async with self._db.transaction() as storage:
-            row = await storage.codes.redeem(code_hash, now)
+            row = await storage.codes.redeem(code_hash, client.pk, now)
             if row is None:
                 # Unknown, or a replay: whatever was issued from it is compromised.
                 revoked = await storage.tokens.revoke_issued_from_code(code_hash, now)
