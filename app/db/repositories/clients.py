@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Exists, bindparam, delete, func, insert, select
+from sqlalchemy import BindParameter, Exists, bindparam, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
 from app.db.models import OAuth2Client
@@ -46,7 +46,7 @@ BY_CLIENT_ID = select(
 ).where(OAuth2Client.client_id == bindparam("client_id"))
 
 
-def held_for_grant(client_pk: int) -> Exists:
+def held_for_grant(client_pk: int | BindParameter[int]) -> Exists:
     """`EXISTS (SELECT ... FROM oauth2_clients WHERE id = :pk FOR KEY SHARE)`, for the WHERE
     of the UPDATE that spends a code or a refresh token: the client's row is locked before
     the code's or the token's, and the UPDATE finds nothing once the client is gone.

@@ -4,12 +4,57 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import Insert, Integer, String, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from app.db.models import AuthorizationCode, OAuth2Client
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
+from app.db.types import UTCDateTime
+
+
+def _create() -> Insert:
+    """INSERT ... SELECT from the client's row, so a deleted client inserts nothing."""
+    columns = {
+        AuthorizationCode.code_hash: bindparam("p_code_hash", type_=String),
+        AuthorizationCode.client_id: OAuth2Client.id,
+        AuthorizationCode.user_id: bindparam("p_user_id", type_=Integer),
+        AuthorizationCode.scope: bindparam("p_scope", type_=String),
+        AuthorizationCode.redirect_uri: bindparam("p_redirect_uri", type_=String),
+        AuthorizationCode.code_challenge: bindparam("p_code_challenge", type_=String),
+        AuthorizationCode.code_challenge_method: bindparam("p_code_challenge_method", type_=String),
+        AuthorizationCode.created_at: bindparam("p_created_at", type_=UTCDateTime),
+        AuthorizationCode.expires_at: bindparam("p_expires_at", type_=UTCDateTime),
+    }
+    source = (
+        select(*columns.values())
+        .where(OAuth2Client.id == bindparam("client_pk"))
+        .with_for_update(read=True, key_share=True)
+    )
+    return insert(AuthorizationCode).from_select([column.key for column in columns], source)
+
+
+# Built once: on the hot paths, building a statement costs more than running it.
+CREATE = _create()
+REDEEM = (
+    update(AuthorizationCode)
+    .where(
+        AuthorizationCode.code_hash == bindparam("p_code_hash"),
+        AuthorizationCode.used_at.is_(None),
+        held_for_grant(bindparam("client_pk")),
+    )
+    .values(used_at=bindparam("p_now"))
+    .returning(
+        AuthorizationCode.id,
+        AuthorizationCode.client_id.label("client_pk"),
+        AuthorizationCode.user_id,
+        AuthorizationCode.scope,
+        AuthorizationCode.redirect_uri,
+        AuthorizationCode.code_challenge,
+        AuthorizationCode.code_challenge_method,
+        AuthorizationCode.expires_at,
+    )
+)
 
 
 class CodeRepository(Repository):
@@ -33,29 +78,19 @@ class CodeRepository(Repository):
         deletion commits while this waits for the row, leaves nothing to insert, where a
         plain INSERT would fail its foreign key check with an error (a 500).
         """
-        values = {
-            AuthorizationCode.code_hash: code_hash,
-            AuthorizationCode.client_id: OAuth2Client.id,
-            AuthorizationCode.user_id: user_id,
-            AuthorizationCode.scope: scope,
-            AuthorizationCode.redirect_uri: redirect_uri,
-            AuthorizationCode.code_challenge: code_challenge,
-            AuthorizationCode.code_challenge_method: code_challenge_method,
-            AuthorizationCode.created_at: now,
-            AuthorizationCode.expires_at: expires_at,
-        }
-        source = (
-            select(
-                *(
-                    value if column is AuthorizationCode.client_id else literal(value, column.type)
-                    for column, value in values.items()
-                )
-            )
-            .where(OAuth2Client.id == client_pk)
-            .with_for_update(read=True, key_share=True)
-        )
         result = await self.conn.execute(
-            insert(AuthorizationCode).from_select([column.key for column in values], source)
+            CREATE,
+            {
+                "p_code_hash": code_hash,
+                "client_pk": client_pk,
+                "p_user_id": user_id,
+                "p_scope": scope,
+                "p_redirect_uri": redirect_uri,
+                "p_code_challenge": code_challenge,
+                "p_code_challenge_method": code_challenge_method,
+                "p_created_at": now,
+                "p_expires_at": expires_at,
+            },
         )
         return result.rowcount == 1
 
@@ -71,22 +106,6 @@ class CodeRepository(Repository):
         PKCE).
         """
         result = await self.conn.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == code_hash,
-                AuthorizationCode.used_at.is_(None),
-                held_for_grant(client_pk),
-            )
-            .values(used_at=now)
-            .returning(
-                AuthorizationCode.id,
-                AuthorizationCode.client_id.label("client_pk"),
-                AuthorizationCode.user_id,
-                AuthorizationCode.scope,
-                AuthorizationCode.redirect_uri,
-                AuthorizationCode.code_challenge,
-                AuthorizationCode.code_challenge_method,
-                AuthorizationCode.expires_at,
-            )
+            REDEEM, {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now}
         )
         return result.mappings().first()

@@ -25,6 +25,21 @@ ACCESS_WITH_USER = (
     .where(Token.access_token_hash == bindparam("hash"), User.is_active.is_(True))
 )
 
+CREATE = insert(Token)
+ROTATE = (
+    update(Token)
+    .where(
+        Token.refresh_token_hash == bindparam("hash"),
+        Token.client_id == bindparam("client_pk"),
+        Token.rotated_at.is_(None),
+        Token.revoked_at.is_(None),
+        Token.refresh_expires_at > bindparam("p_now"),
+        held_for_grant(bindparam("client_pk")),
+    )
+    .values(rotated_at=bindparam("p_now"), revoked_at=bindparam("p_now"))
+    .returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
+)
+
 
 class TokenRepository(Repository):
     async def access_with_user(self, access_token_hash: str) -> RowMapping | None:
@@ -85,18 +100,19 @@ class TokenRepository(Repository):
         refresh_expires_at: datetime,
     ) -> None:
         await self.conn.execute(
-            insert(Token).values(
-                access_token_hash=access_token_hash,
-                refresh_token_hash=refresh_token_hash,
-                client_id=client_pk,
-                user_id=user_id,
-                code_id=code_id,
-                family_id=family_id,
-                scope=scope,
-                issued_at=issued_at,
-                access_expires_at=access_expires_at,
-                refresh_expires_at=refresh_expires_at,
-            )
+            CREATE,
+            {
+                "access_token_hash": access_token_hash,
+                "refresh_token_hash": refresh_token_hash,
+                "client_id": client_pk,
+                "user_id": user_id,
+                "code_id": code_id,
+                "family_id": family_id,
+                "scope": scope,
+                "issued_at": issued_at,
+                "access_expires_at": access_expires_at,
+                "refresh_expires_at": refresh_expires_at,
+            },
         )
 
     async def rotate(
@@ -110,17 +126,7 @@ class TokenRepository(Repository):
         is locked first: `held_for_grant`).
         """
         result = await self.conn.execute(
-            update(Token)
-            .where(
-                Token.refresh_token_hash == refresh_token_hash,
-                Token.client_id == client_pk,
-                Token.rotated_at.is_(None),
-                Token.revoked_at.is_(None),
-                Token.refresh_expires_at > now,
-                held_for_grant(client_pk),
-            )
-            .values(rotated_at=now, revoked_at=now)
-            .returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
+            ROTATE, {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now}
         )
         return result.mappings().first()
 
