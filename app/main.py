@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded at start-up lives as long as the process: moving it out of the
+        # collector's sight keeps full collections (and the p99 latency they cause) short.
+        gc.collect()
+        gc.freeze()
         yield
         await services.db.dispose()
         await rate_limits.close()
