@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,17 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    @property
+    def single_statement_writes(self) -> bool:
+        """True when a repository's multi-table write is one atomic statement (PostgreSQL's
+        data-modifying CTEs), so it can run in `read()`'s autocommit, not a transaction."""
+        return self.engine.dialect.name == "postgresql"
+
+    def atomic(self) -> AbstractAsyncContextManager[Storage]:
+        """For writes a repository makes atomic: autocommit where they are one statement,
+        a transaction elsewhere."""
+        return self.read() if self.single_statement_writes else self.transaction()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Storage]:

@@ -107,7 +107,11 @@ async def test_a_grant_that_spent_its_code_or_token_is_waited_for_by_the_apps_de
     else:
         tokens = await issue_tokens(client, user, oauth_app)
         reached, resume = pause_after(monkeypatch, TokenRepository, "rotate")
-        granting = asyncio.create_task(refresh_tokens(client, oauth_app, tokens["refresh_token"]))
+        # With a `scope`, a refresh is UPDATE then INSERT in a transaction (a point to pause
+        # at); without one it is a single statement on PostgreSQL, with nothing in between.
+        granting = asyncio.create_task(
+            refresh_tokens(client, oauth_app, tokens["refresh_token"], scope=tokens["scope"])
+        )
 
     await asyncio.wait_for(reached.wait(), 10)
     deleting = asyncio.create_task(

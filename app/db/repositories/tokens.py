@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Insert, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
@@ -26,7 +27,7 @@ ACCESS_WITH_USER = (
 )
 
 CREATE = insert(Token)
-ROTATE = (
+SPEND_REFRESH = (
     update(Token)
     .where(
         Token.refresh_token_hash == bindparam("hash"),
@@ -37,8 +38,44 @@ ROTATE = (
         held_for_grant(bindparam("client_pk")),
     )
     .values(rotated_at=bindparam("p_now"), revoked_at=bindparam("p_now"))
-    .returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
 )
+ROTATE = SPEND_REFRESH.returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
+
+
+def _rotate_and_issue() -> Insert:
+    """PostgreSQL: ROTATE and the successor's INSERT as one statement (a data-modifying CTE),
+    atomic without a transaction around it."""
+    spent = SPEND_REFRESH.returning(
+        Token.client_id, Token.user_id, Token.code_id, Token.family_id, Token.scope
+    ).cte("spent")
+    successor = select(
+        bindparam("p_access_token_hash", type_=Token.access_token_hash.type),
+        bindparam("p_refresh_token_hash", type_=Token.refresh_token_hash.type),
+        spent.c.client_id,
+        spent.c.user_id,
+        spent.c.code_id,
+        spent.c.family_id,
+        spent.c.scope,
+        bindparam("p_issued_at", type_=Token.issued_at.type),
+        bindparam("p_access_expires_at", type_=Token.access_expires_at.type),
+        bindparam("p_refresh_expires_at", type_=Token.refresh_expires_at.type),
+    )
+    columns = [
+        "access_token_hash",
+        "refresh_token_hash",
+        "client_id",
+        "user_id",
+        "code_id",
+        "family_id",
+        "scope",
+        "issued_at",
+        "access_expires_at",
+        "refresh_expires_at",
+    ]
+    return insert(Token).from_select(columns, successor).returning(Token.scope).add_cte(spent)
+
+
+ROTATE_AND_ISSUE = _rotate_and_issue()
 
 
 class TokenRepository(Repository):
@@ -129,6 +166,35 @@ class TokenRepository(Repository):
             ROTATE, {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now}
         )
         return result.mappings().first()
+
+    async def rotate_and_issue(
+        self, refresh_token_hash: str, client_pk: int, now: datetime, successor: dict[str, Any]
+    ) -> str | None:
+        """Spend a live refresh token and store its successor (same family, same scope),
+        returning that scope; None when the token could not be spent (see `rotate`).
+
+        On PostgreSQL this is ONE statement, atomic on its own, so the caller may run it in
+        autocommit (no BEGIN/COMMIT round trips); elsewhere it is `rotate` then `create`,
+        and the caller must hold a transaction.
+        """
+        if self.conn.dialect.name == "postgresql":
+            params = {f"p_{key}": value for key, value in successor.items() if key != "scope"}
+            result = await self.conn.execute(
+                ROTATE_AND_ISSUE,
+                {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now, **params},
+            )
+            return result.scalar_one_or_none()
+        row = await self.rotate(refresh_token_hash, client_pk, now)
+        if row is None:
+            return None
+        await self.create(
+            **{**successor, "scope": row["scope"]},
+            client_pk=client_pk,
+            user_id=row["user_id"],
+            code_id=row["code_id"],
+            family_id=row["family_id"],
+        )
+        return row["scope"]
 
     async def revoke_family_of_rotated(
         self, refresh_token_hash: str, client_pk: int, now: datetime
