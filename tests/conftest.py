@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import clock
 from app.config import Settings
@@ -17,7 +18,8 @@ from app.db.models import Base
 from app.main import create_app
 from tests.databases import fresh_database
 from tests.databases import postgres_admin as _postgres_admin  # noqa: F401 (old import path)
-from tests.helpers import TEST_SECRET_KEY
+from tests.helpers import TEST_SECRET_KEY, issue_tokens, user_token
+from tests.helpers import create_app as create_oauth_app
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +75,35 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> str:
+    """A registered user's first-party auth token."""
+    return await user_token(client, "alice")
+
+
+@pytest.fixture
+async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
+    """An app of alice's, as created (with its secret)."""
+    return await create_oauth_app(client, alice)
+
+
+@pytest.fixture
+async def tokens(client: httpx.AsyncClient, alice: str, oauth_app: dict[str, Any]) -> dict:
+    """A token response for oauth_app, from the PKCE code flow."""
+    return await issue_tokens(client, alice, oauth_app)
+
+
+@pytest.fixture
+def statements(app: FastAPI) -> Iterator[list[str]]:
+    """Every SQL statement the app sends while the test runs (BEGIN/COMMIT not included)."""
+    seen: list[str] = []
+    engine = app.state.services.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)

@@ -126,6 +126,22 @@ async def revoke_request(
     return await _client_post(client, "/api/oauth/revoke", oauth_app, basic, fields)
 
 
+async def introspect_request(
+    client: httpx.AsyncClient,
+    oauth_app: dict[str, Any] | None,
+    *,
+    basic: bool = False,
+    **fields: Any,
+) -> httpx.Response:
+    """POST /api/oauth/introspect, authenticated as for `token_request`."""
+    return await _client_post(client, "/api/oauth/introspect", oauth_app, basic, fields)
+
+
+async def profile_status(client: httpx.AsyncClient, access_token: str) -> int:
+    """The status of GET /api/auth/profile with `access_token`."""
+    return (await client.get("/api/auth/profile", headers=bearer(access_token))).status_code
+
+
 async def _client_post(
     client: httpx.AsyncClient,
     path: str,

@@ -17,6 +17,8 @@ import httpx
 from tests.helpers import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
+# Settings a developer's shell might carry; a user's server does with the two it is given.
+TEST_SETTINGS = ("APP_ENV", "ARGON2_ROUNDS", "ARGON2_MEMORY_COST", "DATA_DIR", "CORS_ORIGINS")
 
 
 def free_port() -> int:
@@ -27,27 +29,44 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(
-    database_url: str, *, workers: int = 1, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    as_a_user_would: bool = False,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
-    """Serve the app with uvicorn on a free port; yields its base URL, stops it after."""
+    """Serve the app with uvicorn on a free port; yields its base URL, stops it after.
+
+    `as_a_user_would`: only DATABASE_URL and SECRET_KEY are set (no test settings, default
+    log level). `log_path`: where the server's output goes, kept for the caller to read.
+    """
     port = free_port()
-    server_env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "APP_ENV": "test",
-        "ARGON2_ROUNDS": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "RATE_LIMITS_ENABLED": "false",
-        **(env or {}),
-    }
+    if as_a_user_would:
+        inherited = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS}
+        server_env = {**inherited, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY}
+    else:
+        server_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "APP_ENV": "test",
+            "ARGON2_ROUNDS": "1",
+            "ARGON2_MEMORY_COST": "1024",
+            "RATE_LIMITS_ENABLED": "false",
+        }
+    server_env.update(env or {})
     command = [
         sys.executable, "-m", "uvicorn", "app.asgi:app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    if not as_a_user_would:
+        command += ["--log-level", "warning", "--no-access-log"]
     # Output goes to a file: an unread pipe fills up and then blocks the server's logging.
-    log = tempfile.NamedTemporaryFile(prefix="uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    if log_path is not None:
+        log = log_path.open("wb")
+    else:
+        log = tempfile.NamedTemporaryFile(prefix="uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -75,4 +94,5 @@ def live_server(
             process.kill()
             process.wait()
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if log_path is None:
+            Path(log.name).unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from app.consent.scope_words import SCOPE_WORDS
 from app.db.models import AuthorizationCode
 from app.oauth.scopes import SCOPES
 from tests.helpers import create_app as create_oauth_app
-from tests.helpers import pkce_pair, user_token
+from tests.helpers import pkce_pair
 
 PAGE = "/profile/apps/authorize"
 XSS = "<script>alert(1)</script>"
@@ -87,11 +87,6 @@ def assert_page_headers(response: httpx.Response) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert "location" not in headers
     assert "set-cookie" not in headers
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
 
 
 @pytest.fixture

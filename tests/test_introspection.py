@@ -3,14 +3,14 @@ like /token; a client's own live token is described, anything else is `{"active"
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app import clock
 from app.config import Settings
@@ -24,6 +24,9 @@ from tests.helpers import (
     user_token,
 )
 from tests.helpers import create_app as create_oauth_app
+from tests.helpers import (
+    introspect_request as introspect,
+)
 
 INTROSPECT = "/api/oauth/introspect"
 INACTIVE = {"active": False}
@@ -31,35 +34,9 @@ ACCESS_LIFETIME = 864000
 REFRESH_LIFETIME = 2 * ACCESS_LIFETIME
 
 
-async def introspect(
-    client: httpx.AsyncClient,
-    oauth_app: dict[str, Any] | None,
-    *,
-    basic: bool = False,
-    **fields: Any,
-) -> httpx.Response:
-    """POST /introspect with client_secret_post, or client_secret_basic when `basic`."""
-    form = {key: value for key, value in fields.items() if value is not None}
-    auth = None
-    if oauth_app is not None and basic:
-        auth = httpx.BasicAuth(oauth_app["client_id"], oauth_app["client_secret"])
-    elif oauth_app is not None:
-        form = {
-            "client_id": oauth_app["client_id"],
-            "client_secret": oauth_app["client_secret"],
-            **form,
-        }
-    return await client.post(INTROSPECT, data=form, auth=auth)
-
-
 async def user_id_of(app: FastAPI, username: str) -> int:
     async with app.state.services.db.read() as storage:
         return await storage.conn.scalar(select(User.id).where(User.username == username))
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
 
 
 @pytest.fixture
@@ -284,19 +261,6 @@ async def test_discovery_points_at_this_endpoint(client, oauth_app, tokens) -> N
 
 
 # --- cost and brute-force protection -------------------------------------------------------
-
-
-@pytest.fixture
-def statements(app: FastAPI) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app.state.services.db.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_one_query_after_client_authentication(client, oauth_app, tokens, statements):

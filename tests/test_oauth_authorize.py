@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,7 +17,6 @@ from tests.helpers import (
     authorize,
     bearer,
     code_from,
-    create_app,
     exchange_code,
     issue_tokens,
     pkce_pair,
@@ -26,16 +24,6 @@ from tests.helpers import (
 )
 
 DENIED = "The resource owner or authorization server denied the request"
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
-
-
-@pytest.fixture
-async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
-    return await create_app(client, alice)
 
 
 def assert_refusal(response: httpx.Response, error: str, message: str) -> None:

@@ -24,12 +24,10 @@ from tests.helpers import (
     authorize,
     bearer,
     code_from,
-    create_app,
     exchange_code,
     issue_tokens,
     pkce_pair,
     refresh_tokens,
-    user_token,
 )
 
 RACERS = 20
@@ -55,16 +53,6 @@ def max_connections_in_use(app: FastAPI) -> Iterator[list[int]]:
     yield peak
     event.remove(pool, "checkout", checkout)
     event.remove(pool, "checkin", checkin)
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
-
-
-@pytest.fixture
-async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
-    return await create_app(client, alice)
 
 
 async def rows(app: FastAPI, table: Any) -> list[dict[str, Any]]:

@@ -7,39 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.accounts.passwords import PasswordHasher
 from tests.helpers import (
     authorize,
     bearer,
     code_from,
-    create_app,
     exchange_code,
     issue_tokens,
     pkce_pair,
     refresh_tokens,
     revoke_request,
     token_request,
-    user_token,
 )
-
-
-@pytest.fixture
-def statements(app: FastAPI) -> Iterator[list[str]]:
-    """Every SQL statement the app sends while the test runs (BEGIN/COMMIT not included)."""
-    seen: list[str] = []
-    engine = app.state.services.db.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -51,16 +32,6 @@ def no_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         patch.setattr(PasswordHasher, "hash", refuse)
         patch.setattr(PasswordHasher, "verify", refuse)
         yield
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
-
-
-@pytest.fixture
-async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
-    return await create_app(client, alice)
 
 
 async def test_statements_per_request(

@@ -3,33 +3,17 @@ HTTP (issue 4 §2)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.helpers import bearer, create_app, issue_tokens, refresh_tokens, user_token
+from tests.helpers import (
+    create_app,
+    issue_tokens,
+    profile_status,
+    refresh_tokens,
+)
 
 INVALID_GRANT = {"error": "invalid_grant"}
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
-
-
-@pytest.fixture
-async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
-    return await create_app(client, alice)
-
-
-@pytest.fixture
-async def tokens(client, alice, oauth_app) -> dict[str, Any]:
-    return await issue_tokens(client, alice, oauth_app)
-
-
-async def profile_status(client: httpx.AsyncClient, access_token: str) -> int:
-    return (await client.get("/api/auth/profile", headers=bearer(access_token))).status_code
 
 
 def assert_invalid_grant(response: httpx.Response) -> None:

@@ -16,7 +16,6 @@ from tests.helpers import (
     create_app,
     issue_tokens,
     revoke_request,
-    user_token,
 )
 
 INVALID_TOKEN = {
@@ -31,11 +30,6 @@ INSUFFICIENT = {
         "The request requires higher privileges than provided by the access token."
     ),
 }
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
 
 
 @pytest.fixture

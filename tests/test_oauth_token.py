@@ -17,22 +17,12 @@ from tests.helpers import (
     exchange_code,
     issue_tokens,
     pkce_pair,
+    profile_status,
     token_request,
-    user_token,
 )
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await user_token(client, "alice")
-
-
-@pytest.fixture
-async def oauth_app(client: httpx.AsyncClient, alice: str) -> dict[str, Any]:
-    return await create_app(client, alice)
 
 
 async def pkce_code(client, alice, oauth_app, **fields) -> tuple[str, str]:
@@ -53,10 +43,6 @@ def assert_error(response: httpx.Response, status: int, body: dict[str, str]) ->
     assert response.status_code == status, response.text
     assert response.json() == body
     assert_no_store(response)
-
-
-async def profile_status(client: httpx.AsyncClient, access_token: str) -> int:
-    return (await client.get("/api/auth/profile", headers=bearer(access_token))).status_code
 
 
 # --- success -----------------------------------------------------------------------------------

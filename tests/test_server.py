@@ -3,70 +3,26 @@ DATABASE_URL (the test database) and SECRET_KEY in the environment."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD, TEST_SECRET_KEY
-
-ROOT = Path(__file__).resolve().parent.parent
-# Settings a developer's shell might carry; the server must do with the two a user gives.
-SETTINGS_VARIABLES = ("APP_ENV", "ARGON2_ROUNDS", "ARGON2_MEMORY_COST", "DATA_DIR", "CORS_ORIGINS")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import PASSWORD
+from tests.live_server import live_server
 
 
 @pytest.fixture
 def server(database_url: str, app, tmp_path: Path) -> Iterator[str]:
-    """uvicorn on a free port against the test database (requesting `app` empties it first)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
-    env.update(DATABASE_URL=database_url, SECRET_KEY=TEST_SECRET_KEY)
+    """uvicorn on a free port against the test database (requesting `app` empties it first),
+    started with only DATABASE_URL and SECRET_KEY; it must then stop cleanly."""
     log_path = tmp_path / "uvicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn not healthy within 30 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    with live_server(database_url, as_a_user_would=True, log_path=log_path) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    # A clean stop on SIGTERM (uvicorn re-raises the signal once it has shut down).
-    assert process.returncode in (0, -signal.SIGTERM), log_path.read_text()
-    assert "Application shutdown complete" in log_path.read_text()
-    assert "Traceback" not in log_path.read_text()
+    log = log_path.read_text()
+    assert "Application shutdown complete" in log, log
+    assert "Traceback" not in log, log
 
 
 def test_a_real_server_registers_logs_in_and_serves_the_profile(server):
