@@ -61,7 +61,7 @@ async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> 
     before = clock.utcnow() - timedelta(days=days)
     try:
         if dry_run:
-            async with db.read() as storage:
+            async with db.autocommit() as storage:
                 result = await MaintenanceRepository(storage.conn).count_removable(before)
         else:
             async with db.transaction() as storage:
@@ -74,7 +74,7 @@ async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> 
 async def stats(settings: Settings) -> dict[str, int]:
     db = Database(make_engine(settings))
     try:
-        async with db.read() as storage:
+        async with db.autocommit() as storage:
             result = await MaintenanceRepository(storage.conn).stats(clock.utcnow())
     finally:
         await db.dispose()

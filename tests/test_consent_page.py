@@ -107,7 +107,7 @@ async def consent(client: httpx.AsyncClient, oauth_app: dict[str, Any], **query:
 
 
 async def codes_stored(app: FastAPI) -> int:
-    async with app.state.services.db.read() as storage:
+    async with app.state.services.db.autocommit() as storage:
         return await storage.conn.scalar(select(func.count()).select_from(AuthorizationCode))
 
 

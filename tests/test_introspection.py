@@ -35,7 +35,7 @@ REFRESH_LIFETIME = 2 * ACCESS_LIFETIME
 
 
 async def user_id_of(app: FastAPI, username: str) -> int:
-    async with app.state.services.db.read() as storage:
+    async with app.state.services.db.autocommit() as storage:
         return await storage.conn.scalar(select(User.id).where(User.username == username))
 
 

@@ -56,7 +56,7 @@ def max_connections_in_use(app: FastAPI) -> Iterator[list[int]]:
 
 
 async def rows(app: FastAPI, table: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.read() as storage:
+    async with app.state.services.db.autocommit() as storage:
         result = await storage.conn.execute(select(table.__table__))
         return [dict(row) for row in result.mappings()]
 

@@ -92,7 +92,7 @@ class Accounts:
             raise AccountError(taken_message(exc.field)) from exc
 
     async def _refuse_taken(self, username: str, email: str) -> None:
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             taken = await storage.users.taken_field(username, email)
         if taken:
             raise AccountError(taken_message(taken))
@@ -100,7 +100,7 @@ class Accounts:
     async def login(self, *, email: str, password: str) -> str:
         """A new user JWT; the same answer, in about the same time, for an unknown e-mail,
         an inactive account and a wrong password."""
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             row = await storage.users.credentials_by_email(email.strip().lower())
         stored_hash = row["password_hash"] if row is not None else None
         # An over-long password can match nothing (registration refuses them), but is still

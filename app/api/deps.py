@@ -78,7 +78,7 @@ async def _first_party(svc: Services, token: str) -> Principal:
         raise _unauthorized(EXPIRED) from None
     except InvalidUserToken:
         raise _unauthorized(INVALID) from None
-    async with svc.db.read() as storage:
+    async with svc.db.autocommit() as storage:
         user = await storage.users.active_user(claims.user_id, claims.jti)
     if user is None:
         raise _unauthorized(INVALID)

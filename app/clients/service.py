@@ -73,7 +73,7 @@ async def register_client(db: Database, user_id: int, metadata: ClientMetadata) 
 async def list_clients(db: Database, user_id: int, page: int | None) -> ClientPage:
     """One page of the user's clients, newest first: a single query (the total rides along)."""
     number = page_number(page)
-    async with db.read() as storage:
+    async with db.autocommit() as storage:
         rows, total = await storage.clients.page_for_user(user_id, number, PER_PAGE)
     return ClientPage(clients=rows, pagination=Pagination(number, PER_PAGE, total))
 
@@ -81,7 +81,7 @@ async def list_clients(db: Database, user_id: int, page: int | None) -> ClientPa
 async def client_by_client_id(db: Database, user_id: int, client_id: str) -> RowMapping:
     if not _plausible_client_id(client_id):
         raise ClientNotFound
-    async with db.read() as storage:
+    async with db.autocommit() as storage:
         row = await storage.clients.owned_by_client_id(user_id, client_id)
     if row is None:
         raise ClientNotFound
@@ -89,7 +89,7 @@ async def client_by_client_id(db: Database, user_id: int, client_id: str) -> Row
 
 
 async def client_by_pk(db: Database, user_id: int, pk: int) -> RowMapping:
-    async with db.read() as storage:
+    async with db.autocommit() as storage:
         row = await storage.clients.owned_by_id(user_id, pk)
     if row is None:
         raise ClientNotFound

@@ -57,8 +57,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """Hands out `Storage` (the repositories) over one connection.
 
-    `read()` runs each statement in autocommit, which saves BEGIN/ROLLBACK round trips on
-    the hot read paths; `transaction()` wraps every statement in one transaction.
+    `autocommit()` runs each statement on its own (reads, and writes that are one statement),
+    which saves BEGIN/COMMIT round trips on the hot paths; `transaction()` wraps every
+    statement in one transaction.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -67,16 +68,16 @@ class Database:
     @property
     def single_statement_writes(self) -> bool:
         """True when a repository's multi-table write is one atomic statement (PostgreSQL's
-        data-modifying CTEs), so it can run in `read()`'s autocommit, not a transaction."""
+        data-modifying CTEs), so it can run in `autocommit()`, not a transaction."""
         return self.engine.dialect.name == "postgresql"
 
     def atomic(self) -> AbstractAsyncContextManager[Storage]:
         """For writes a repository makes atomic: autocommit where they are one statement,
         a transaction elsewhere."""
-        return self.read() if self.single_statement_writes else self.transaction()
+        return self.autocommit() if self.single_statement_writes else self.transaction()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[Storage]:
+    async def autocommit(self) -> AsyncIterator[Storage]:
         async with self.engine.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield Storage(autocommit)

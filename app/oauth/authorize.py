@@ -77,7 +77,7 @@ class AuthorizationEndpoint:
         run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
         shown to the user, never redirected to). One SELECT of the client."""
         self._checked_parameters(request)
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             return await _reviewed(storage, request)
 
     async def authorize(self, user_id: int, request: AuthorizationRequest) -> str:
@@ -88,7 +88,7 @@ class AuthorizationEndpoint:
         INSERT of the code (stored hashed, living `code_lifetime` seconds).
         """
         challenge = self._checked_parameters(request)
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             reviewed = await _reviewed(storage, request)
             if not request.confirm:
                 raise AccessDenied()

@@ -46,7 +46,7 @@ class IntrospectionEndpoint:
             raise InvalidRequest(MISSING_TOKEN)
         if len(token) > MAX_TOKEN:
             return dict(INACTIVE)
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             row = await storage.tokens.for_introspection(hash_secret(token))
         return describe(row, client, clock.utcnow())
 

@@ -36,6 +36,6 @@ class RevocationEndpoint:
             raise InvalidRequest(MISSING_TOKEN)
         if len(token) > MAX_TOKEN:
             return
-        async with self._db.read() as storage:
+        async with self._db.autocommit() as storage:
             revoked = await storage.tokens.revoke(hash_secret(token), client.pk, clock.utcnow())
         record_tokens_revoked("revocation_endpoint", revoked)

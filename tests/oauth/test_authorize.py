@@ -30,7 +30,7 @@ def request_for(world: World, **fields: object) -> AuthorizationRequest:
 
 
 async def stored_codes(world: World) -> list[dict[str, object]]:
-    async with world.db.read() as storage:
+    async with world.db.autocommit() as storage:
         rows = await storage.conn.execute(select(AuthorizationCode.__table__))
         return [dict(row) for row in rows.mappings()]
 

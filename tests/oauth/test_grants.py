@@ -71,13 +71,13 @@ async def is_live(world: World, access_token: str) -> bool:
 
 
 async def token_rows(world: World) -> list[dict[str, Any]]:
-    async with world.db.read() as storage:
+    async with world.db.autocommit() as storage:
         result = await storage.conn.execute(select(Token.__table__).order_by(Token.id))
         return [dict(row) for row in result.mappings()]
 
 
 async def code_row(world: World, code: str) -> dict[str, Any]:
-    async with world.db.read() as storage:
+    async with world.db.autocommit() as storage:
         result = await storage.conn.execute(
             select(AuthorizationCode.__table__).where(
                 AuthorizationCode.code_hash == hash_secret(code)

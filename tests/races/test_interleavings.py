@@ -44,7 +44,7 @@ BLOCKED_DELETES = text(
 
 
 async def rows(app: FastAPI, table: Any, *where: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.read() as storage:
+    async with app.state.services.db.autocommit() as storage:
         result = await storage.conn.execute(select(table.__table__).where(*where))
         return [dict(row) for row in result.mappings()]
 
@@ -53,7 +53,7 @@ async def wait_for_blocked_delete(app: FastAPI, deleting: asyncio.Task[Any]) -> 
     """Until the app's DELETE waits on a row lock (or has ended: then there was no wait)."""
     deadline = time.monotonic() + 10
     while not deleting.done() and time.monotonic() < deadline:
-        async with app.state.services.db.read() as storage:
+        async with app.state.services.db.autocommit() as storage:
             if await storage.conn.scalar(BLOCKED_DELETES):
                 return
         await asyncio.sleep(0.02)

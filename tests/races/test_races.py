@@ -101,7 +101,7 @@ def peak_in_flight(timed: list[Timed]) -> int:
 
 
 async def rows(app: FastAPI, table: Any, *where: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.read() as storage:
+    async with app.state.services.db.autocommit() as storage:
         result = await storage.conn.execute(select(table.__table__).where(*where))
         return [dict(row) for row in result.mappings()]
 

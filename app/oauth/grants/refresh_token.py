@@ -76,7 +76,7 @@ class RefreshTokenGrant:
         async with self._db.atomic() as storage:
             scope = await storage.tokens.rotate_and_issue(token_hash, client.pk, now, stored)
         if scope is None:
-            async with self._db.read() as storage:
+            async with self._db.autocommit() as storage:
                 revoked = await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
             record_tokens_revoked("refresh_reuse", revoked)
             raise InvalidGrant()
