@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import re
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -540,3 +541,27 @@ async def test_profile_edit_refuses_over_long_fields(client):
     )
     assert response.status_code == 400
     assert response.json() == error("invalid payload")
+
+
+async def test_usernames_differing_only_in_case_race_and_one_registration_wins(client):
+    """The case-blind unique index settles what the registration check cannot see: two
+    requests for "Racer" and "racer" at once give one account and one refusal."""
+
+    async def register_as(username: str) -> httpx.Response:
+        return await client.post(
+            "/api/auth/register",
+            json={
+                "username": username,
+                "email": f"{username}-{secrets.token_hex(2)}@example.com",
+                "password": PASSWORD,
+                "accepted_policy": True,
+            },
+        )
+
+    answers = await asyncio.gather(*(register_as(name) for name in ("Racer", "racer") * 3))
+    assert sorted(r.status_code for r in answers) == [200, 400, 400, 400, 400, 400]
+    refused = [r.json() for r in answers if r.status_code == 400]
+    assert all(
+        r == {"message": "sorry, that username is already taken", "status": "error"}
+        for r in refused
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import UTCDateTime
@@ -30,6 +30,10 @@ class User(Base):
     last_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
     bio: Mapped[str | None] = mapped_column(String(200), nullable=True)
     location: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    # Usernames are unique regardless of case, as registration checks: the index settles
+    # two registrations racing with "Bob" and "bob", and serves that case-blind lookup.
+    __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
 
 
 class RevokedUserToken(Base):
