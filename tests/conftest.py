@@ -97,7 +97,8 @@ async def tokens(client: httpx.AsyncClient, alice: str, oauth_app: dict[str, Any
 
 @pytest.fixture
 def statements(app: FastAPI) -> Iterator[list[str]]:
-    """Every SQL statement the app sends while the test runs (BEGIN/COMMIT not included)."""
+    """The first word of every SQL statement the app sends while the test runs (BEGIN and
+    COMMIT not included)."""
     seen: list[str] = []
     engine = app.state.services.db.engine.sync_engine
 
