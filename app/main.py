@@ -41,8 +41,11 @@ A request that fails validation gets 400 `invalid payload` (never 422).
 TAGS = [
     {"name": "accounts", "description": "Register, log in, log out, profile."},
     {"name": "apps", "description": "OAuth2 clients of the logged-in user (first-party only)."},
-    {"name": "oauth2", "description": "Authorize, token, revoke (RFC 6749, 7636, 7009)."},
-    {"name": "operations", "description": "Health."},
+    {
+        "name": "oauth2",
+        "description": "Authorize, token, revoke, introspect (RFC 6749, 7009, 7662).",
+    },
+    {"name": "operations", "description": "Health, metrics, discovery."},
 ]
 
 
