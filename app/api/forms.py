@@ -36,7 +36,7 @@ async def read_form(request: Request) -> dict[str, str]:
         pairs = await _multipart_pairs(request)
     else:
         raise FormError(f"the body must be {URLENCODED} or {MULTIPART}")
-    return _single_valued(pairs)
+    return single_valued(pairs)
 
 
 def _urlencoded_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -69,7 +69,9 @@ async def _multipart_pairs(request: Request) -> list[tuple[str, str]]:
     return pairs
 
 
-def _single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Parameters sent at most once each, none too long, empty ones dropped (RFC 6749 §3.1);
+    FormError otherwise. Also the rule for the consent page's query."""
     seen: set[str] = set()
     params: dict[str, str] = {}
     for key, value in pairs:

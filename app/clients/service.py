@@ -13,10 +13,10 @@ from app.clients.errors import ClientNotFound
 from app.clients.metadata import ClientMetadata
 from app.clients.pagination import PER_PAGE, Pagination, page_number
 from app.db.engine import Database
+from app.oauth.clients import plausible_client_id
 from app.observability.metrics import record_tokens_revoked
 
 MAX_CLIENT_PK = 2**31 - 1  # the `id` column is a 32-bit INTEGER
-MAX_CLIENT_ID_LENGTH = 48  # the `client_id` column's width
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +42,6 @@ def client_pk_from_path(value: str) -> int:
     if not 1 <= pk <= MAX_CLIENT_PK:
         raise ClientNotFound
     return pk
-
-
-def _plausible_client_id(client_id: str) -> bool:
-    """Client ids are alphanumeric; anything else cannot match, so it never reaches the
-    database (where a NUL byte, say, would be an error rather than a miss)."""
-    return (
-        0 < len(client_id) <= MAX_CLIENT_ID_LENGTH and client_id.isascii() and client_id.isalnum()
-    )
 
 
 async def register_client(db: Database, user_id: int, metadata: ClientMetadata) -> NewClient:
@@ -79,7 +71,7 @@ async def list_clients(db: Database, user_id: int, page: int | None) -> ClientPa
 
 
 async def client_by_client_id(db: Database, user_id: int, client_id: str) -> RowMapping:
-    if not _plausible_client_id(client_id):
+    if not plausible_client_id(client_id):
         raise ClientNotFound
     async with db.autocommit() as storage:
         row = await storage.clients.owned_by_client_id(user_id, client_id)

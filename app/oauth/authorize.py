@@ -10,6 +10,7 @@ shows the request to the user, and renders their refusals itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -47,6 +48,20 @@ class AuthorizationRequest:
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], *, confirm: bool) -> AuthorizationRequest:
+        """From a form or query already checked to hold `client_id` and `response_type`."""
+        return cls(
+            client_id=params["client_id"],
+            response_type=params["response_type"],
+            confirm=confirm,
+            scope=params.get("scope"),
+            redirect_uri=params.get("redirect_uri"),
+            state=params.get("state"),
+            code_challenge=params.get("code_challenge"),
+            code_challenge_method=params.get("code_challenge_method"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

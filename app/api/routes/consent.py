@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from app.api.deps import services
-from app.api.forms import MAX_VALUE_LENGTH
+from app.api.forms import FormError, single_valued
 from app.api.routes.discovery import AUTHORIZATION_PAGE
 from app.consent.assets import PREFIX, asset
 from app.consent.pages import consent_page, error_page
@@ -64,20 +64,13 @@ def _page(content: str, status_code: int = 200) -> HTMLResponse:
 
 
 def authorization_fields(request: Request) -> dict[str, str]:
-    """The request's parameters from the query: each at most once, empty ones dropped
-    (RFC 6749 §3.1), none longer than a form value may be; InvalidRequest otherwise."""
-    fields: dict[str, str] = {}
-    seen: set[str] = set()
-    for key, value in request.query_params.multi_items():
-        if key not in FIELDS:
-            continue
-        if key in seen:
-            raise InvalidRequest(f'"{key}" is sent more than once.')
-        seen.add(key)
-        if len(value) > MAX_VALUE_LENGTH:
-            raise InvalidRequest(f'"{key}" is longer than {MAX_VALUE_LENGTH} characters.')
-        if value:
-            fields[key] = value
+    """The request's parameters from the query, by the forms' rule (`single_valued`: each at
+    most once, empty ones dropped, none too long); InvalidRequest otherwise."""
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k in FIELDS]
+    try:
+        fields = single_valued(pairs)
+    except FormError as exc:
+        raise InvalidRequest(f"{exc}.") from None
     for required in ("client_id", "response_type"):
         if required not in fields:
             raise InvalidRequest(f'Missing "{required}" in request.')
@@ -91,16 +84,7 @@ async def consent(request: Request) -> Response:
     try:
         fields = authorization_fields(request)
         reviewed = await services(request).oauth.authorization.review(
-            AuthorizationRequest(
-                client_id=fields["client_id"],
-                response_type=fields["response_type"],
-                confirm=False,
-                scope=fields.get("scope"),
-                redirect_uri=fields.get("redirect_uri"),
-                state=fields.get("state"),
-                code_challenge=fields.get("code_challenge"),
-                code_challenge_method=fields.get("code_challenge_method"),
-            )
+            AuthorizationRequest.from_params(fields, confirm=False)
         )
     except OAuthError as exc:
         return _page(error_page(exc.description or exc.error, exc.error), 400)

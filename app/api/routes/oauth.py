@@ -3,8 +3,8 @@ parse the form, call the engine (`app.oauth`), serialize. Every decision is the 
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
@@ -33,6 +33,8 @@ from app.oauth.authorize import AuthorizationRequest
 from app.oauth.clients import PresentedCredentials
 from app.oauth.errors import InvalidRequest, OAuthError
 from app.ratelimit import rate_limits
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
 
@@ -65,20 +67,10 @@ async def authorize(
         form = await read_form(request)
     except FormError:
         raise ApiError(INVALID_PAYLOAD) from None
-    client_id = form.get("client_id")
-    response_type = form.get("response_type")
-    if client_id is None or response_type is None:
+    if "client_id" not in form or "response_type" not in form:
         raise ApiError(INVALID_PAYLOAD)
-    approval = AuthorizationRequest(
-        client_id=client_id,
-        response_type=response_type,
-        confirm=form.get("confirm", "").lower() == "true",
-        scope=form.get("scope"),
-        redirect_uri=form.get("redirect_uri"),
-        state=form.get("state"),
-        code_challenge=form.get("code_challenge"),
-        code_challenge_method=form.get("code_challenge_method"),
-    )
+    confirm = form.get("confirm", "").lower() == "true"
+    approval = AuthorizationRequest.from_params(form, confirm=confirm)
     try:
         url = await services(request).oauth.authorization.authorize(principal.user_id, approval)
     except OAuthError as exc:
@@ -93,21 +85,22 @@ def _authorize_refusal(error: OAuthError) -> JSON:
     return JSON(body, error.status_code, NO_STORE)
 
 
-def _client_attempt(
-    request: Request, credentials: PresentedCredentials | None
-) -> AbstractAsyncContextManager[None]:
-    """Brute-force protection on client secrets (RFC 6749 §2.3.1): failed authentications
-    are counted per client_id, and a client past its limit gets 429 before any check."""
-    if credentials is None:
-        return nullcontext()
-    return rate_limits(request).client_attempt(credentials.client_id)
+ClientCall = Callable[[PresentedCredentials | None, Mapping[str, str]], Awaitable[T]]
 
 
-async def _oauth_form(request: Request) -> dict[str, str]:
+async def _client_request(request: Request, call: ClientCall[T]) -> T:
+    """The shared part of /token, /revoke and /introspect: read the form, take the client's
+    credentials (RFC 6749 §2.3.1) and run the endpoint, counting failed client
+    authentications per client_id (a client past its limit gets 429 before any check)."""
     try:
-        return await read_form(request)
+        form = await read_form(request)
     except FormError as exc:
         raise InvalidRequest(str(exc)) from None
+    credentials = presented_credentials(request, form)
+    if credentials is None:
+        return await call(None, form)
+    async with rate_limits(request).client_attempt(credentials.client_id):
+        return await call(credentials, form)
 
 
 @router.post(
@@ -121,10 +114,7 @@ async def token(request: Request) -> Response:
     """RFC 6749 §4.1.3 and §6. A code is spent by its first presentation; a replayed code
     revokes what it issued; a refresh rotates the pair, and a reused refresh token revokes
     its whole family (RFC 9700 §4.14.2)."""
-    form = await _oauth_form(request)
-    credentials = presented_credentials(request, form)
-    async with _client_attempt(request, credentials):
-        issued = await services(request).oauth.token.issue(credentials, form)
+    issued = await _client_request(request, services(request).oauth.token.issue)
     return JSON(issued.response(), headers=NO_STORE)
 
 
@@ -138,10 +128,7 @@ async def token(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """200 `{}` also for an unknown, already revoked or other client's token (RFC 7009
     §2.2); only the client's own tokens are revoked."""
-    form = await _oauth_form(request)
-    credentials = presented_credentials(request, form)
-    async with _client_attempt(request, credentials):
-        await services(request).oauth.revocation.revoke(credentials, form)
+    await _client_request(request, services(request).oauth.revocation.revoke)
     return JSON({}, headers=NO_STORE)
 
 
@@ -157,8 +144,5 @@ async def introspect(request: Request) -> Response:
     """For resource servers that are not this process: a client learns whether one of its
     own tokens is active, with its scope, user, client and times. Anything else, another
     client's token included, is exactly `{"active": false}` (RFC 7662 §2.2, §4)."""
-    form = await _oauth_form(request)
-    credentials = presented_credentials(request, form)
-    async with _client_attempt(request, credentials):
-        answer = await services(request).oauth.introspection.introspect(credentials, form)
+    answer = await _client_request(request, services(request).oauth.introspection.introspect)
     return JSON(answer, headers=NO_STORE)
