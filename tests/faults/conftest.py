@@ -91,6 +91,19 @@ async def database_outage() -> AsyncIterator[None]:
         await pg_ctl_async("start")
 
 
+async def healthy_again(http: httpx.AsyncClient, seconds: float = 30) -> bool:
+    """True once `/health` answers 200 through `http` (a refused connection is a no)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if (await http.get("/health")).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    return False
+
+
 async def wait_healthy(base_url: str, seconds: float = 30, in_a_row: int = 10) -> bool:
     """True once `in_a_row` successive `/health` answers are 200, each on a new connection
     (so that every worker has answered, and found its way back to the database)."""

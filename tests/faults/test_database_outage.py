@@ -20,7 +20,13 @@ import pytest
 
 from app.api.errors import DATABASE_UNAVAILABLE
 from app.config import Settings
-from tests.faults.conftest import database_outage, pg_ctl_async, pg_ready, wait_healthy
+from tests.faults.conftest import (
+    database_outage,
+    healthy_again,
+    pg_ctl_async,
+    pg_ready,
+    wait_healthy,
+)
 from tests.helpers import (
     authorize,
     bearer,
@@ -51,18 +57,6 @@ async def _load(http: httpx.AsyncClient, token: str, stop: asyncio.Event, seen: 
         )
 
 
-async def _wait_healthy(http: httpx.AsyncClient, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if (await http.get("/health")).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2)
-    return False
-
-
 @pytest.mark.parametrize("pool_timeout", [None, 2.0], ids=["default-timeout", "timeout-2s"])
 async def test_outage_answers_503_fast_and_recovers(fault_database_url, pool_timeout):
     env = {"DB_POOL_SIZE": "2"}
@@ -83,7 +77,7 @@ async def test_outage_answers_503_fast_and_recovers(fault_database_url, pool_tim
             finally:
                 await pg_ctl_async("start")
             assert pg_ready()
-            assert await _wait_healthy(http, 30), "the service did not recover by itself"
+            assert await healthy_again(http, 30), "the service did not recover by itself"
             await asyncio.sleep(0.5)
             stop.set()
             await asyncio.gather(*workers)

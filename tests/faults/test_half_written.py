@@ -39,7 +39,7 @@ from app.db.repositories.codes import CodeRepository
 from app.db.repositories.tokens import TokenRepository
 from app.main import create_app as create_fastapi_app
 from app.oauth.secrets import hash_secret
-from tests.faults.conftest import database_outage, pg_ready, wait_healthy
+from tests.faults.conftest import database_outage, healthy_again, pg_ready, wait_healthy
 from tests.helpers import (
     TEST_SECRET_KEY,
     authorize,
@@ -298,15 +298,6 @@ async def fault_app(fault_database_url: str) -> AsyncIterator[FastAPI]:
     application = create_fastapi_app(settings)
     yield application
     await application.state.services.db.dispose()
-
-
-async def healthy_again(http: httpx.AsyncClient, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (await http.get("/health")).status_code == 200:
-            return True
-        await asyncio.sleep(0.2)
-    return False
 
 
 @pytest.mark.parametrize(
