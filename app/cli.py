@@ -57,7 +57,7 @@ async def create_user(settings: Settings, username: str, email: str, password: s
 async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
     `days` days ago, and expired logged-out user tokens; the counts, all in one transaction."""
-    db = Database(make_engine(settings))
+    db = Database(make_engine(settings), settings)
     before = clock.utcnow() - timedelta(days=days)
     try:
         if dry_run:
@@ -72,7 +72,7 @@ async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> 
 
 
 async def stats(settings: Settings) -> dict[str, int]:
-    db = Database(make_engine(settings))
+    db = Database(make_engine(settings), settings)
     try:
         async with db.autocommit() as storage:
             result = await MaintenanceRepository(storage.conn).stats(clock.utcnow())

@@ -15,6 +15,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from app.api.body_limit import BodyLimitMiddleware
+from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
 from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
@@ -102,6 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    # Innermost: the hot routes' exact-path dispatch (see its docstring).
+    app.add_middleware(
+        DirectRoutes, fastapi_app=app, routers=[auth.router, apps.router, oauth.router]
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

@@ -22,7 +22,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        db = Database(make_engine(settings))
+        db = Database(make_engine(settings), settings)
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
         return cls(

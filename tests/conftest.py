@@ -106,5 +106,8 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
         seen.append(statement.split(None, 1)[0].upper())
 
     event.listen(engine, "before_cursor_execute", record)
+    observers = app.state.services.db.statement_observers
+    observers.append(lambda sql: record(None, None, sql))
     yield seen
+    observers.clear()
     event.remove(engine, "before_cursor_execute", record)

@@ -50,7 +50,13 @@ def max_connections_in_use(app: FastAPI) -> Iterator[list[int]]:
 
     event.listen(pool, "checkout", checkout)
     event.listen(pool, "checkin", checkin)
+    lane = app.state.services.db.lane
+    if lane is not None:  # PostgreSQL: the grants run on the hot lane's own pool
+        app.state.services.db.statement_observers.append(
+            lambda _sql: peak.__setitem__(0, max(peak[0], lane.in_use))
+        )
     yield peak
+    app.state.services.db.statement_observers.clear()
     event.remove(pool, "checkout", checkout)
     event.remove(pool, "checkin", checkin)
 

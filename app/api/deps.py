@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -78,16 +78,14 @@ async def _first_party(svc: Services, token: str) -> Principal:
         raise _unauthorized(EXPIRED) from None
     except InvalidUserToken:
         raise _unauthorized(INVALID) from None
-    async with svc.db.autocommit() as storage:
+    async with svc.db.hot() as storage:
         user = await storage.users.active_user(claims.user_id, claims.jti)
     if user is None:
         raise _unauthorized(INVALID)
     return Principal(user_id=claims.user_id, user=user, claims=claims)
 
 
-async def first_party_user(
-    request: Request, _documented: Annotated[DocumentedBearer, Security(BEARER_SCHEME)] = None
-) -> Principal:
+async def first_party_principal(request: Request) -> Principal:
     """The user's own JWT only: app management and authorization are first-party endpoints,
     so an OAuth2 access token is refused here whatever its scope."""
     token = bearer_token(request)
@@ -98,20 +96,38 @@ async def first_party_user(
     return await _first_party(services(request), token)
 
 
-def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+async def scoped_principal(request: Request, scope: str) -> Principal:
     """The user's JWT (full access), or an OAuth2 access token that carries `scope`."""
+    token = bearer_token(request)
+    if token is None:
+        raise _unauthorized(NO_TOKEN, error=None)
+    svc = services(request)
+    if looks_like_jwt(token):
+        return await _first_party(svc, token)
+    grant = await validate_access_token(svc.db, token, clock.utcnow())
+    if scope not in grant.scope:
+        raise InsufficientScope(scope)
+    return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)
+
+
+def documented_bearer(*scopes: str) -> dict[str, Any]:
+    """`openapi_extra` of a `@direct` route (`app.api.direct_routes`), which has no
+    dependency to say that it takes the bearer token: the same security entry."""
+    return {"security": [{BEARER_SCHEME.scheme_name: list(scopes)}]}
+
+
+async def first_party_user(
+    request: Request, _documented: Annotated[DocumentedBearer, Security(BEARER_SCHEME)] = None
+) -> Principal:
+    """`first_party_principal` as a dependency."""
+    return await first_party_principal(request)
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """`scoped_principal` as a dependency."""
 
     async def dependency(request: Request, _documented: DocumentedBearer = None) -> Principal:
-        token = bearer_token(request)
-        if token is None:
-            raise _unauthorized(NO_TOKEN, error=None)
-        svc = services(request)
-        if looks_like_jwt(token):
-            return await _first_party(svc, token)
-        grant = await validate_access_token(svc.db, token, clock.utcnow())
-        if scope not in grant.scope:
-            raise InsufficientScope(scope)
-        return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)
+        return await scoped_principal(request, scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     # Set here, not in the signature: the annotation names `scope`, which string annotations

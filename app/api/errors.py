@@ -15,6 +15,7 @@ import asyncio
 import logging
 from http import HTTPStatus
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
@@ -66,6 +67,8 @@ def database_unavailable(exc: BaseException) -> bool:
     """True for errors that mean the database cannot be reached, not that a query was wrong."""
     if isinstance(exc, sa_exc.TimeoutError | OSError | asyncio.TimeoutError):
         return True
+    if isinstance(exc, asyncpg.PostgresError):  # the hot lane's (`app.db.direct`)
+        return exc.sqlstate.startswith(UNAVAILABLE_SQLSTATES)
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(
             exc, sa_exc.OperationalError | sa_exc.InterfaceError
@@ -111,7 +114,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error", exc_info=exc)
         return message(INTERNAL_ERROR, 500)
 
-    for kind in (sa_exc.SQLAlchemyError, OSError, asyncio.TimeoutError):
+    for kind in (
+        sa_exc.SQLAlchemyError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        OSError,
+        asyncio.TimeoutError,
+    ):
         app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)

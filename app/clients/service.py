@@ -65,7 +65,7 @@ async def register_client(db: Database, user_id: int, metadata: ClientMetadata) 
 async def list_clients(db: Database, user_id: int, page: int | None) -> ClientPage:
     """One page of the user's clients, newest first: a single query (the total rides along)."""
     number = page_number(page)
-    async with db.autocommit() as storage:
+    async with db.hot() as storage:
         rows, total = await storage.clients.page_for_user(user_id, number, PER_PAGE)
     return ClientPage(clients=rows, pagination=Pagination(number, PER_PAGE, total))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.config import Settings
+from app.db.direct import DirectLane
 from app.db.storage import Storage
 
 
@@ -62,8 +63,24 @@ class Database:
     statement in one transaction.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
+        self._lane = (
+            DirectLane(engine, settings.db_pool_size, settings.db_pool_timeout)
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+
+    @property
+    def lane(self) -> DirectLane | None:
+        """The hot lane (PostgreSQL only)."""
+        return self._lane
+
+    @property
+    def statement_observers(self) -> list[Callable[[str], None]]:
+        """Callables given each SQL statement the hot lane runs (see `hot()`); SQLAlchemy's
+        own statements are seen through its engine events."""
+        return self._lane.observers if self._lane is not None else []
 
     @property
     def single_statement_writes(self) -> bool:
@@ -88,9 +105,27 @@ class Database:
             yield Storage(conn)
 
     @asynccontextmanager
+    async def hot(self, transaction: bool = False) -> AsyncIterator[Storage]:
+        """For the hot paths: `autocommit()` (or `transaction()`), but on PostgreSQL the
+        statements run on the direct lane (`app.db.direct`), which takes prebuilt statements
+        only. Elsewhere it is exactly `autocommit()` / `transaction()`."""
+        if self._lane is None:
+            async with self.transaction() if transaction else self.autocommit() as storage:
+                yield storage
+            return
+        async with self._lane.connection(transaction) as conn:
+            yield Storage(conn)
+
+    def hot_atomic(self) -> AbstractAsyncContextManager[Storage]:
+        """`atomic()` on the hot lane."""
+        return self.hot(transaction=not self.single_statement_writes)
+
+    @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
+        if self._lane is not None:
+            await self._lane.close()
         await self.engine.dispose()

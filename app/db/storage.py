@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.db.repositories import Connection
 from app.db.repositories.clients import ClientRepository
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.tokens import TokenRepository
@@ -11,7 +10,7 @@ from app.db.repositories.users import RevokedUserTokenRepository, UserRepository
 
 
 class Storage:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.users = UserRepository(conn)
         self.revoked_user_tokens = RevokedUserTokenRepository(conn)

@@ -103,7 +103,7 @@ class AuthorizationEndpoint:
         INSERT of the code (stored hashed, living `code_lifetime` seconds).
         """
         challenge = self._checked_parameters(request)
-        async with self._db.autocommit() as storage:
+        async with self._db.hot() as storage:
             reviewed = await _reviewed(storage, request)
             if not request.confirm:
                 raise AccessDenied()

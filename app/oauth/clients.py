@@ -76,7 +76,7 @@ class ClientAuthenticator:
             len(credentials.client_secret) > MAX_CLIENT_SECRET
         ):
             raise InvalidClient(used_basic=used_basic)
-        async with self._db.autocommit() as storage:
+        async with self._db.hot() as storage:
             row = await storage.clients.by_client_id(credentials.client_id)
         stored = row["client_secret_hash"] if row is not None else _NO_SUCH_CLIENT_HASH
         matches = hmac.compare_digest(hash_secret(credentials.client_secret), stored)

@@ -26,7 +26,7 @@ async def validate_access_token(db: Database, token: str, now: datetime) -> Acce
     """The grant behind a live access token; InvalidToken if unknown, revoked or expired."""
     if len(token) > 256:
         raise InvalidToken
-    async with db.autocommit() as storage:
+    async with db.hot() as storage:
         row = await storage.tokens.access_with_user(hash_secret(token))
     if row is None or row["revoked_at"] is not None or row["access_expires_at"] <= now:
         raise InvalidToken

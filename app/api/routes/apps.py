@@ -10,11 +10,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.api.deps import EXPIRED, INVALID, NO_TOKEN, Principal, first_party_user, services
+from app.api.deps import (
+    EXPIRED,
+    INVALID,
+    NO_TOKEN,
+    Principal,
+    documented_bearer,
+    first_party_principal,
+    first_party_user,
+    services,
+)
+from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.responses import JSON
 from app.api.schemas.apps import (
@@ -71,6 +82,35 @@ ID_PARAMETER = _path_parameter("id", "The app's integer `id`.", {"type": "intege
 CLIENT_ID_PARAMETER = _path_parameter(
     "client_id", "The app's string `client_id`.", {"type": "string", "maxLength": 48}
 )
+PAGE_PARAMETER: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "page",
+            "in": "query",
+            "required": False,
+            "description": PAGE_DESCRIPTION,
+            "schema": {
+                "type": "integer",
+                "default": 1,
+                "title": "Page",
+                "description": PAGE_DESCRIPTION,
+            },
+        }
+    ]
+}
+_INTEGER = TypeAdapter(int)
+
+
+def _page(value: str | None) -> int | None:
+    """The `page` query parameter, read as FastAPI reads an `int` (pydantic's lax mode)."""
+    if value is None:
+        return None
+    try:
+        return _INTEGER.validate_python(value)
+    except ValidationError:
+        raise ApiError(INVALID_PAYLOAD) from None
+
+
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -111,13 +151,13 @@ def _is_json(request: Request) -> bool:
     "",
     response_model=AppListResponse,
     responses=LIST_RESPONSES,
+    openapi_extra={**PAGE_PARAMETER, **documented_bearer()},
     summary="List the user's apps, 5 a page, newest first",
 )
-async def list_apps(
-    request: Request,
-    principal: FirstParty,
-    page: Annotated[int, Query(description=PAGE_DESCRIPTION)] = 1,
-) -> Response:
+@direct
+async def list_apps(request: Request) -> Response:
+    principal = await first_party_principal(request)
+    page = _page(request.query_params.get("page"))
     result = await list_clients(services(request).db, principal.user_id, page)
     return JSON(
         {

@@ -14,10 +14,13 @@ from app.api.deps import (
     INVALID,
     NO_TOKEN,
     Principal,
+    documented_bearer,
     first_party_user,
     require_scope,
+    scoped_principal,
     services,
 )
+from app.api.direct_routes import direct
 from app.api.responses import JSON
 from app.api.schemas.auth import (
     LoginRequest,
@@ -106,11 +109,12 @@ async def logout(
     "/profile",
     response_model=ProfileResponse,
     responses=error_responses(401, 403, 503),
+    openapi_extra=documented_bearer("profile:read"),
     summary="The user's profile (user token, or an access token with `profile:read`)",
 )
-async def profile(
-    principal: Annotated[Principal, Depends(require_scope("profile:read"))],
-) -> Response:
+@direct
+async def profile(request: Request) -> Response:
+    principal = await scoped_principal(request, "profile:read")
     return JSON({"data": profile_json(principal.user), "status": "success"})
 
 

@@ -4,14 +4,15 @@ parse the form, call the engine (`app.oauth`), serialize. Every decision is the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.client_credentials import presented_credentials
-from app.api.deps import Principal, first_party_user, services
+from app.api.deps import documented_bearer, first_party_principal, services
+from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.forms import FormError, read_form
 from app.api.responses import JSON, NO_STORE
@@ -55,14 +56,14 @@ router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
         413: {"model": ErrorMessage, "description": "Request body too large"},
         503: {"model": ErrorMessage, "description": "Database unavailable"},
     },
-    openapi_extra=form_body(AuthorizeForm),
+    openapi_extra={**form_body(AuthorizeForm), **documented_bearer()},
     summary="Approve an app: a code, in the URL to send the browser to (user token only)",
 )
-async def authorize(
-    request: Request, principal: Annotated[Principal, Depends(first_party_user)]
-) -> Response:
+@direct
+async def authorize(request: Request) -> Response:
     """Errors come in FitTrackee's shape (`status`, `message`), which the first-party client
     shows; an OAuth2 refusal also carries its RFC 6749 `error` code and `error_description`."""
+    principal = await first_party_principal(request)
     try:
         form = await read_form(request)
     except FormError:
@@ -110,6 +111,7 @@ async def _client_request(request: Request, call: ClientCall[T]) -> T:
     openapi_extra=form_body(TokenForm),
     summary="Exchange a code, or refresh: a new access/refresh token pair (client auth)",
 )
+@direct
 async def token(request: Request) -> Response:
     """RFC 6749 §4.1.3 and §6. A code is spent by its first presentation; a replayed code
     revokes what it issued; a refresh rotates the pair, and a reused refresh token revokes

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, Exists, bindparam, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
+from app.db.direct import prebuilt
 from app.db.models import OAuth2Client
 from app.db.repositories import Repository
 
@@ -22,28 +23,30 @@ PUBLIC_COLUMNS = (
 )
 
 # Built once: on the hot paths, building a statement costs more than running it.
-PAGE_FOR_USER = (
+PAGE_FOR_USER = prebuilt(
     select(*PUBLIC_COLUMNS, func.count().over().label("total"))
     .where(OAuth2Client.user_id == bindparam("user_id"))
     .order_by(OAuth2Client.id.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-COUNT_FOR_USER = (
+COUNT_FOR_USER = prebuilt(
     select(func.count())
     .select_from(OAuth2Client)
     .where(OAuth2Client.user_id == bindparam("user_id"))
 )
-BY_CLIENT_ID = select(
-    OAuth2Client.id,
-    OAuth2Client.client_id,
-    OAuth2Client.client_secret_hash,
-    OAuth2Client.user_id,
-    OAuth2Client.name,
-    OAuth2Client.website,
-    OAuth2Client.redirect_uris,
-    OAuth2Client.scope,
-).where(OAuth2Client.client_id == bindparam("client_id"))
+BY_CLIENT_ID = prebuilt(
+    select(
+        OAuth2Client.id,
+        OAuth2Client.client_id,
+        OAuth2Client.client_secret_hash,
+        OAuth2Client.user_id,
+        OAuth2Client.name,
+        OAuth2Client.website,
+        OAuth2Client.redirect_uris,
+        OAuth2Client.scope,
+    ).where(OAuth2Client.client_id == bindparam("client_id"))
+)
 
 
 def held_for_grant(client_pk: int | BindParameter[int]) -> Exists:

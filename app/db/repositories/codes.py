@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Insert, Integer, String, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from app.db.direct import prebuilt
 from app.db.models import AuthorizationCode, OAuth2Client
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
@@ -35,8 +36,8 @@ def _create() -> Insert:
 
 
 # Built once: on the hot paths, building a statement costs more than running it.
-CREATE = _create()
-REDEEM = (
+CREATE = prebuilt(_create())
+REDEEM = prebuilt(
     update(AuthorizationCode)
     .where(
         AuthorizationCode.code_hash == bindparam("p_code_hash"),

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from app.db.direct import prebuilt
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
 from app.db.repositories.users import PROFILE_COLUMNS
 
 # Built once: on the hot paths, building a statement costs more than running it.
-ACCESS_WITH_USER = (
+ACCESS_WITH_USER = prebuilt(
     select(
         *PROFILE_COLUMNS,
         Token.client_id.label("client_pk"),
@@ -26,7 +27,7 @@ ACCESS_WITH_USER = (
     .where(Token.access_token_hash == bindparam("hash"), User.is_active.is_(True))
 )
 
-CREATE = insert(Token)
+CREATE = prebuilt(insert(Token))
 SPEND_REFRESH = (
     update(Token)
     .where(
@@ -75,7 +76,21 @@ def _rotate_and_issue() -> Insert:
     return insert(Token).from_select(columns, successor).returning(Token.scope).add_cte(spent)
 
 
-ROTATE_AND_ISSUE = _rotate_and_issue()
+ROTATE_AND_ISSUE = prebuilt(_rotate_and_issue())
+# Runs inside the code exchange's transaction, on the hot lane.
+REVOKE_ISSUED_FROM_CODE = prebuilt(
+    update(Token)
+    .where(
+        Token.code_id.in_(
+            select(AuthorizationCode.id).where(
+                AuthorizationCode.code_hash == bindparam("code_hash"),
+                AuthorizationCode.used_at.is_not(None),
+            )
+        ),
+        Token.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("p_now"))
+)
 
 
 class TokenRepository(Repository):
@@ -222,13 +237,8 @@ class TokenRepository(Repository):
         """RFC 6749 §4.1.2: a code presented again after it was spent revokes every token
         issued from it, rotations included (they keep the code's id). One statement; 0 for
         an unknown code."""
-        spent_code = select(AuthorizationCode.id).where(
-            AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_not(None)
-        )
         result = await self.conn.execute(
-            update(Token)
-            .where(Token.code_id.in_(spent_code), Token.revoked_at.is_(None))
-            .values(revoked_at=now)
+            REVOKE_ISSUED_FROM_CODE, {"code_hash": code_hash, "p_now": now}
         )
         return result.rowcount
 

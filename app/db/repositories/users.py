@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from app.db.direct import prebuilt
 from app.db.models import RevokedUserToken, User
 from app.db.repositories import Repository
 
@@ -28,10 +29,12 @@ PROFILE_COLUMNS = (
 
 
 # Built once: on the hot paths, building a statement costs more than running it.
-ACTIVE_USER = select(*PROFILE_COLUMNS).where(
-    User.id == bindparam("user_id"),
-    User.is_active.is_(True),
-    ~exists().where(RevokedUserToken.jti == bindparam("jti")),
+ACTIVE_USER = prebuilt(
+    select(*PROFILE_COLUMNS).where(
+        User.id == bindparam("user_id"),
+        User.is_active.is_(True),
+        ~exists().where(RevokedUserToken.jti == bindparam("jti")),
+    )
 )
 
 

@@ -46,7 +46,7 @@ class AuthorizationCodeGrant:
         code_hash = hash_secret(code)
         now = clock.utcnow()
         failure: OAuthError | None = None
-        async with self._db.transaction() as storage:
+        async with self._db.hot(transaction=True) as storage:
             row = await storage.codes.redeem(code_hash, client.pk, now)
             if row is None:
                 # Unknown, or a replay: whatever was issued from it is compromised.

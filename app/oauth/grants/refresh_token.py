@@ -73,7 +73,7 @@ class RefreshTokenGrant:
         """The common refresh (no `scope` asked): spending the old pair and storing the new
         one is a single statement on PostgreSQL, so no transaction round trips."""
         issued, stored = mint_pair("", now, self._settings)
-        async with self._db.atomic() as storage:
+        async with self._db.hot_atomic() as storage:
             scope = await storage.tokens.rotate_and_issue(token_hash, client.pk, now, stored)
         if scope is None:
             async with self._db.autocommit() as storage:
