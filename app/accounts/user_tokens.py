@@ -7,6 +7,7 @@ clock (`app.clock`), so tests can move time and every part of the app agrees on 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,10 +39,20 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
+# Verified tokens remembered per process. A first-party client sends the same token on every
+# request for hours, and verifying it (base64, JSON, HMAC, claim checks) costs more than the
+# query that follows; the outcome depends only on the token and the key, so it is safe to
+# keep. Expiry is still checked on every call, and revocation (logout) in the database.
+VERIFIED_CACHE_SIZE = 4096
+
+
 class UserTokenCodec:
     def __init__(self, key: str, lifetime: int) -> None:
         self._key = key
         self._lifetime = lifetime
+        # Only successes are remembered (an exception is never cached), so invalid tokens,
+        # which anyone can make up, cannot crowd out valid ones.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)(self._verify)
 
     def encode(self, user_id: int, now: datetime) -> str:
         """A token for `user_id`; its random `jti` lets logout revoke this token alone."""
@@ -55,6 +66,13 @@ class UserTokenCodec:
 
     def decode(self, token: str, now: datetime | None = None) -> UserClaims:
         """Claims of a valid token; ExpiredUserToken or InvalidUserToken otherwise."""
+        user_claims = self._verified(token)
+        if user_claims.expires_at <= (now or clock.utcnow()):
+            raise ExpiredUserToken
+        return user_claims
+
+    def _verify(self, token: str) -> UserClaims:
+        """Signature (HS256 only) and claims, but not expiry, which depends on the time."""
         try:
             claims = jwt.decode(
                 token,
@@ -74,6 +92,4 @@ class UserTokenCodec:
             )
         except (JWTError, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
             raise InvalidUserToken from exc
-        if user_claims.expires_at <= (now or clock.utcnow()):
-            raise ExpiredUserToken
         return user_claims
