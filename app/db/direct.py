@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-import orjson
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
+
+from app.db.pg_pool import ConnectionPool, connector
 
 S = TypeVar("S", bound=ClauseElement)
 
@@ -159,41 +160,16 @@ def _rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    """JSON columns in and out as SQLAlchemy's asyncpg dialect has them: decoded on the way
-    out; on the way in, SQLAlchemy's bind processor has already encoded them."""
-    await conn.set_type_codec(
-        "json",
-        schema="pg_catalog",
-        encoder=lambda value: value if isinstance(value, str) else orjson.dumps(value).decode(),
-        decoder=orjson.loads,
-    )
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """Pool reset on release. asyncpg's default (RESET ALL, UNLISTEN, ...) is a round trip per
-    request; this lane never changes session state, and an open transaction is still rolled
-    back by asyncpg before this is called."""
-
-
 class DirectLane:
     """The asyncpg pool and the compiled statements of one process.
 
-    The pool is created on first use, in the running event loop, with no connection opened
-    up front: a database that is down at start-up costs a 503 per request, not the process.
-    Its size, connect timeout and checkout timeout are the engine's settings.
+    Its pool (`app.db.pg_pool`) has the engine's size, connect timeout and checkout timeout.
     """
 
     def __init__(self, engine: AsyncEngine, size: int, timeout: float) -> None:
         self.dialect = engine.dialect
         args, kwargs = engine.dialect.create_connect_args(engine.url)
-        self._connect_args = args
-        self._connect_kwargs = kwargs
-        self._size = size
-        self._timeout = timeout
-        self._pool: asyncpg.Pool | None = None
-        self._creating = asyncio.Lock()
-        self._gate = asyncio.Semaphore(size)
+        self._pool = ConnectionPool(connector(args, kwargs, timeout), size, timeout)
         self._compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
         # Called with each statement's SQL before it runs (SQLAlchemy's engine events do not
         # see this lane): how tests and tools count the statements of a request.
@@ -208,74 +184,33 @@ class DirectLane:
             found = self._compiled[key] = _compile(statement, key[1], self.dialect)
         return found
 
-    async def _get_pool(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        async with self._creating:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    *self._connect_args,
-                    **self._connect_kwargs,
-                    min_size=0,
-                    max_size=self._size,
-                    max_inactive_connection_lifetime=300,
-                    init=_init_connection,
-                    reset=_keep_session,
-                    timeout=self._timeout,
-                    command_timeout=30,
-                    server_settings={"application_name": "fittrackee-oauth2"},
-                )
-        return self._pool
-
     @asynccontextmanager
     async def connection(self, transaction: bool) -> AsyncIterator[DirectConnection]:
-        pool = await self._get_pool()
-        conn = await self._checkout(pool)
+        conn = await self._pool.acquire()
+        healthy = False
         try:
             if transaction:
                 async with conn.transaction():
                     yield DirectConnection(conn, self)
             else:
                 yield DirectConnection(conn, self)
+            healthy = True
         except _DATABASE_ERRORS as exc:
             if _lost(conn):
                 raise ConnectionLost(str(exc)) from exc
-            # The pool's reset on release checks nothing (`_keep_session`): a connection
-            # that saw an error may be mid-protocol (a server shutting down answers with an
-            # error before it closes the socket). Drop it; the pool opens a new one.
-            conn.terminate()
+            raise
+        except Exception:
+            healthy = True  # the caller's own refusal (an OAuth error, say): not the connection's
             raise
         finally:
-            await pool.release(conn)
-            self._gate.release()
-
-    async def _checkout(self, pool: asyncpg.Pool) -> asyncpg.Connection:
-        """A connection, first come first served, within the pool timeout.
-
-        Waiting is done at `_gate`, a FIFO semaphore as large as the pool, so the pool
-        itself never makes anyone wait. asyncpg's own wait is a queue that a newcomer can
-        overtake a woken waiter at, sending it to the back again; under load that showed as
-        a p99 latency twice the floor's. Its `acquire(timeout=)` is also `asyncio.wait_for`,
-        a task per checkout on Python 3.11; `asyncio.timeout` is a timer on this task.
-        """
-        admitted = False
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._gate.acquire()
-                admitted = True
-                return await pool.acquire()
-        except BaseException:
-            if admitted:
-                self._gate.release()
-            raise
+            # Dropped after a database error (a server shutting down answers with an error
+            # before it closes the socket, leaving the protocol mid-way) or a cancellation.
+            self._pool.release(conn, healthy=healthy)
 
     @property
     def in_use(self) -> int:
         """Connections checked out of the pool now."""
-        pool = self._pool
-        return 0 if pool is None else pool.get_size() - pool.get_idle_size()
+        return self._pool.in_use
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from app.db.direct import prebuilt
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
+from app.db.repositories.codes import REDEEM, CodeRepository
 from app.db.repositories.users import PROFILE_COLUMNS
 
 # Built once: on the hot paths, building a statement costs more than running it.
@@ -77,6 +78,42 @@ def _rotate_and_issue() -> Insert:
 
 
 ROTATE_AND_ISSUE = prebuilt(_rotate_and_issue())
+
+
+def _redeem_and_issue() -> Select:
+    """PostgreSQL: spend a code (codes.REDEEM) and store a pair for it, as one statement; the
+    spent code's row is the result."""
+    spent = REDEEM.cte("spent")
+    successor = select(
+        bindparam("p_access_token_hash", type_=Token.access_token_hash.type),
+        bindparam("p_refresh_token_hash", type_=Token.refresh_token_hash.type),
+        spent.c.client_pk,
+        spent.c.user_id,
+        spent.c.id,
+        bindparam("p_family_id", type_=Token.family_id.type),
+        spent.c.scope,
+        bindparam("p_issued_at", type_=Token.issued_at.type),
+        bindparam("p_access_expires_at", type_=Token.access_expires_at.type),
+        bindparam("p_refresh_expires_at", type_=Token.refresh_expires_at.type),
+    ).where(spent.c.client_pk == bindparam("client_pk"))  # only for the client locked first
+    columns = [
+        "access_token_hash",
+        "refresh_token_hash",
+        "client_id",
+        "user_id",
+        "code_id",
+        "family_id",
+        "scope",
+        "issued_at",
+        "access_expires_at",
+        "refresh_expires_at",
+    ]
+    issued = insert(Token).from_select(columns, successor).cte("issued")
+    return select(spent).add_cte(issued)
+
+
+REDEEM_AND_ISSUE = prebuilt(_redeem_and_issue())
+WITHDRAW = prebuilt(delete(Token).where(Token.code_id == bindparam("code_id")))
 # Runs inside the code exchange's transaction, on the hot lane.
 REVOKE_ISSUED_FROM_CODE = prebuilt(
     update(Token)
@@ -210,6 +247,40 @@ class TokenRepository(Repository):
             family_id=row["family_id"],
         )
         return row["scope"]
+
+    async def issue_from_code(
+        self, code_hash: str, client_pk: int, now: datetime, pair: dict[str, Any]
+    ) -> RowMapping | None:
+        """Spend the code presented by client `client_pk` (see `CodeRepository.redeem`) and
+        store `pair` (a new family, the code's scope) for it if the code is that client's; the
+        spent code's row, or None when it could not be spent (nothing is then stored).
+
+        The pair is stored before the caller has checked the code (client, expiry,
+        redirect_uri, PKCE), so that on PostgreSQL spending and storing are ONE statement,
+        atomic without a transaction; a caller whose checks fail calls `withdraw` (the
+        tokens were never shown to anyone). Elsewhere it is `redeem` then `create`, and the
+        caller must hold a transaction.
+        """
+        if self.conn.dialect.name == "postgresql":
+            params = {f"p_{key}": value for key, value in pair.items() if key != "scope"}
+            result = await self.conn.execute(
+                REDEEM_AND_ISSUE,
+                {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now, **params},
+            )
+            return result.mappings().first()
+        row = await CodeRepository(self.conn).redeem(code_hash, client_pk, now)
+        if row is not None and row["client_pk"] == client_pk:
+            await self.create(
+                **{**pair, "scope": row["scope"]},
+                client_pk=client_pk,
+                user_id=row["user_id"],
+                code_id=row["id"],
+            )
+        return row
+
+    async def withdraw(self, code_id: int) -> None:
+        """Delete the pair `issue_from_code` stored for a code that failed its checks."""
+        await self.conn.execute(WITHDRAW, {"code_id": code_id})
 
     async def revoke_family_of_rotated(
         self, refresh_token_hash: str, client_pk: int, now: datetime

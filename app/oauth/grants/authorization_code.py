@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.engine import RowMapping
@@ -32,11 +33,12 @@ class AuthorizationCodeGrant:
     ) -> IssuedTokens:
         """Redeem the code for `client`.
 
-        One transaction: the code is spent by a single UPDATE (whoever wins it is the only
-        one to get tokens), then the pair is inserted. The transaction keeps the winner's row
-        locked until its tokens are committed, so a concurrent replay, which waits for that
-        lock, always finds and revokes them (RFC 6749 §4.1.2, §10.5). A code that fails a
-        check after being spent stays spent: the error is raised after the commit.
+        The code is spent by a single UPDATE (whoever wins it is the only one to get tokens)
+        and the pair is stored with it: one statement on PostgreSQL, one transaction
+        elsewhere. The winner's row stays locked until its tokens are committed, so a
+        concurrent replay, which waits for that lock, always finds and revokes them
+        (RFC 6749 §4.1.2, §10.5). The checks come after: a code that fails one stays spent
+        and its pair, never shown to anyone, is withdrawn.
         """
         code = params.get("code")
         if code is None:
@@ -46,8 +48,10 @@ class AuthorizationCodeGrant:
         code_hash = hash_secret(code)
         now = clock.utcnow()
         failure: OAuthError | None = None
-        async with self._db.hot(transaction=True) as storage:
-            row = await storage.codes.redeem(code_hash, client.pk, now)
+        issued, stored = mint_pair("", now, self._settings)
+        pair = {**stored, "family_id": new_family_id()}
+        async with self._db.hot_atomic() as storage:
+            row = await storage.tokens.issue_from_code(code_hash, client.pk, now, pair)
             if row is None:
                 # Unknown, or a replay: whatever was issued from it is compromised.
                 revoked = await storage.tokens.revoke_issued_from_code(code_hash, now)
@@ -57,21 +61,13 @@ class AuthorizationCodeGrant:
                     _check(row, client, params.get("redirect_uri"), verifier, now)
                 except OAuthError as exc:
                     failure = exc
-                else:
-                    issued, stored = mint_pair(row["scope"], now, self._settings)
-                    await storage.tokens.create(
-                        **stored,
-                        client_pk=client.pk,
-                        user_id=row["user_id"],
-                        code_id=row["id"],
-                        family_id=new_family_id(),
-                    )
+                    await storage.tokens.withdraw(row["id"])
         if failure is not None:
             if row is None:
                 record_tokens_revoked("code_replay", revoked)
             raise failure
         record_tokens_issued("authorization_code")
-        return issued
+        return replace(issued, scope=row["scope"])
 
 
 def _check(
