@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     oauth2_require_pkce: bool = False
     oauth2_allow_plain_pkce: bool = False
 
-    # Database pool: how long a request waits for a connection before answering 503.
+    # Database pools (SQLAlchemy's, and on PostgreSQL the hot lane's, `app.db.pg_pool`), each
+    # this large; how long a request waits for a connection before answering 503.
     db_pool_size: int = 10
     # Extra connections beyond the pool are opened and closed per burst: costly, so none by
     # default (requests queue for a pooled connection, up to DB_POOL_TIMEOUT).

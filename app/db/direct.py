@@ -1,11 +1,12 @@
-"""The hot lane on PostgreSQL: prebuilt Core statements run straight on an asyncpg pool.
+"""The hot lane on PostgreSQL: prebuilt Core statements run straight on asyncpg connections.
 
 SQLAlchemy's per-statement work (connection checkout through greenlets, execution context,
 result wrapping) costs several times the database round trip a hot request is made of.
 Statements the hot paths use are built once at import (`prebuilt`); here each is compiled
 once for the asyncpg dialect (SQL text with `$n` and the order of its parameters) and run on
-a pool of raw asyncpg connections. SQLAlchemy still builds the SQL, so the repositories stay
-the only place that does; only the execution takes the shorter way.
+raw asyncpg connections from the lane's own pool (`app.db.pg_pool`). SQLAlchemy still builds
+the SQL, so the repositories stay the only place that does; only the execution takes the
+shorter way.
 
 `DirectConnection` offers the part of `AsyncConnection` the repositories use (`execute`,
 `scalar`, `dialect`, and the result's `mappings()`, `scalar_one_or_none()`, `rowcount`),
@@ -42,9 +43,9 @@ def prebuilt(statement: S) -> S:
 class ConnectionLost(ConnectionError):
     """The database connection died under a statement (server stopped, network cut).
 
-    asyncpg says so with an `InterfaceError` ("connection is closed", "released back to the
-    pool"), a class it also uses for programming errors; this names the first kind, and as
-    an `OSError` it is answered like any other unreachable database (503)."""
+    asyncpg says so with `ConnectionDoesNotExistError`, or with an `InterfaceError`
+    ("connection is closed"), a class it also uses for programming errors; this names the
+    case, and as an `OSError` it is answered like any other unreachable database (503)."""
 
 
 _DATABASE_ERRORS = (
@@ -57,10 +58,7 @@ _DATABASE_ERRORS = (
 
 
 def _lost(conn: asyncpg.Connection) -> bool:
-    try:
-        return conn.is_closed()
-    except asyncpg.InterfaceError:  # asyncpg detaches a pooled connection when it dies
-        return True
+    return conn.is_closed()
 
 
 class NotPrebuilt(TypeError):
@@ -161,7 +159,7 @@ def _rowcount(status: str) -> int:
 
 
 class DirectLane:
-    """The asyncpg pool and the compiled statements of one process.
+    """The connection pool and the compiled statements of one process.
 
     Its pool (`app.db.pg_pool`) has the engine's size, connect timeout and checkout timeout.
     """
