@@ -44,37 +44,46 @@ SPEND_REFRESH = (
 ROTATE = SPEND_REFRESH.returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
 
 
+def _pair_from(client_id: Any, user_id: Any, code_id: Any, family_id: Any, scope: Any) -> Select:
+    """The row of a new pair for an INSERT ... SELECT: hashes and times are bind parameters
+    (`p_<column>`), the rest comes from the given columns (of a CTE's row)."""
+    return select(
+        bindparam("p_access_token_hash", type_=Token.access_token_hash.type),
+        bindparam("p_refresh_token_hash", type_=Token.refresh_token_hash.type),
+        client_id,
+        user_id,
+        code_id,
+        family_id,
+        scope,
+        bindparam("p_issued_at", type_=Token.issued_at.type),
+        bindparam("p_access_expires_at", type_=Token.access_expires_at.type),
+        bindparam("p_refresh_expires_at", type_=Token.refresh_expires_at.type),
+    )
+
+
+PAIR_COLUMNS = [
+    "access_token_hash",
+    "refresh_token_hash",
+    "client_id",
+    "user_id",
+    "code_id",
+    "family_id",
+    "scope",
+    "issued_at",
+    "access_expires_at",
+    "refresh_expires_at",
+]
+
+
 def _rotate_and_issue() -> Insert:
     """PostgreSQL: ROTATE and the successor's INSERT as one statement (a data-modifying CTE),
     atomic without a transaction around it."""
     spent = SPEND_REFRESH.returning(
         Token.client_id, Token.user_id, Token.code_id, Token.family_id, Token.scope
     ).cte("spent")
-    successor = select(
-        bindparam("p_access_token_hash", type_=Token.access_token_hash.type),
-        bindparam("p_refresh_token_hash", type_=Token.refresh_token_hash.type),
-        spent.c.client_id,
-        spent.c.user_id,
-        spent.c.code_id,
-        spent.c.family_id,
-        spent.c.scope,
-        bindparam("p_issued_at", type_=Token.issued_at.type),
-        bindparam("p_access_expires_at", type_=Token.access_expires_at.type),
-        bindparam("p_refresh_expires_at", type_=Token.refresh_expires_at.type),
-    )
-    columns = [
-        "access_token_hash",
-        "refresh_token_hash",
-        "client_id",
-        "user_id",
-        "code_id",
-        "family_id",
-        "scope",
-        "issued_at",
-        "access_expires_at",
-        "refresh_expires_at",
-    ]
-    return insert(Token).from_select(columns, successor).returning(Token.scope).add_cte(spent)
+    c = spent.c
+    successor = _pair_from(c.client_id, c.user_id, c.code_id, c.family_id, c.scope)
+    return insert(Token).from_select(PAIR_COLUMNS, successor).returning(Token.scope).add_cte(spent)
 
 
 ROTATE_AND_ISSUE = prebuilt(_rotate_and_issue())
@@ -84,31 +93,12 @@ def _redeem_and_issue() -> Select:
     """PostgreSQL: spend a code (codes.REDEEM) and store a pair for it, as one statement; the
     spent code's row is the result."""
     spent = REDEEM.cte("spent")
-    successor = select(
-        bindparam("p_access_token_hash", type_=Token.access_token_hash.type),
-        bindparam("p_refresh_token_hash", type_=Token.refresh_token_hash.type),
-        spent.c.client_pk,
-        spent.c.user_id,
-        spent.c.id,
-        bindparam("p_family_id", type_=Token.family_id.type),
-        spent.c.scope,
-        bindparam("p_issued_at", type_=Token.issued_at.type),
-        bindparam("p_access_expires_at", type_=Token.access_expires_at.type),
-        bindparam("p_refresh_expires_at", type_=Token.refresh_expires_at.type),
-    ).where(spent.c.client_pk == bindparam("client_pk"))  # only for the client locked first
-    columns = [
-        "access_token_hash",
-        "refresh_token_hash",
-        "client_id",
-        "user_id",
-        "code_id",
-        "family_id",
-        "scope",
-        "issued_at",
-        "access_expires_at",
-        "refresh_expires_at",
-    ]
-    issued = insert(Token).from_select(columns, successor).cte("issued")
+    c = spent.c
+    family = bindparam("p_family_id", type_=Token.family_id.type)
+    pair = _pair_from(c.client_pk, c.user_id, c.id, family, c.scope).where(
+        c.client_pk == bindparam("client_pk")  # only for the client locked first
+    )
+    issued = insert(Token).from_select(PAIR_COLUMNS, pair).cte("issued")
     return select(spent).add_cte(issued)
 
 
