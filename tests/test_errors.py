@@ -7,12 +7,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import exc as sa_exc
 
 from app import clock
+from app.api.errors import database_unavailable
 from app.config import Settings
 from app.main import create_app
 from tests.helpers import PASSWORD, TEST_SECRET_KEY, bearer, user_token
@@ -343,3 +345,20 @@ async def test_without_cors_origins_no_cors_headers_are_sent(client):
     response = await client.get("/api/auth/profile", headers={**bearer(token), "Origin": SPA})
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle"), True),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+        (asyncpg.PostgresError("no SQLSTATE at all"), False),
+        (ConnectionRefusedError(), True),
+    ],
+)
+def test_hot_lane_errors_are_told_apart(error: BaseException, unavailable: bool) -> None:
+    """asyncpg's own errors (the hot lane's) are read by SQLSTATE like SQLAlchemy's; one
+    without a SQLSTATE is a query problem (500), not a crash in the error mapping."""
+    assert database_unavailable(error) is unavailable

@@ -68,18 +68,24 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError | OSError | asyncio.TimeoutError):
         return True
     if isinstance(exc, asyncpg.PostgresError):  # the hot lane's (`app.db.direct`)
-        return exc.sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+        return _unavailable_sqlstate(exc)
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(
             exc, sa_exc.OperationalError | sa_exc.InterfaceError
         ):
             return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        if _unavailable_sqlstate(exc.orig):
             return True
         cause = exc.orig.__cause__ if exc.orig is not None else None
         return isinstance(cause, OSError | asyncio.TimeoutError)
     return False
+
+
+def _unavailable_sqlstate(driver_error: BaseException | None) -> bool:
+    """The driver's SQLSTATE (asyncpg's `sqlstate`, psycopg's `pgcode`), when it has one,
+    says the server cannot serve now."""
+    sqlstate = getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 def install_error_handlers(app: FastAPI) -> None:

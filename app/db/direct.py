@@ -57,10 +57,6 @@ _DATABASE_ERRORS = (
 )
 
 
-def _lost(conn: asyncpg.Connection) -> bool:
-    return conn.is_closed()
-
-
 class NotPrebuilt(TypeError):
     """A statement built per call reached the direct lane (a programming error)."""
 
@@ -108,9 +104,6 @@ class DirectResult:
 
     def __iter__(self) -> Iterator[asyncpg.Record]:
         return iter(self._rows)
-
-    def all(self) -> list[asyncpg.Record]:
-        return list(self._rows)
 
     def first(self) -> asyncpg.Record | None:
         return self._rows[0] if self._rows else None
@@ -194,7 +187,7 @@ class DirectLane:
                 yield DirectConnection(conn, self)
             healthy = True
         except _DATABASE_ERRORS as exc:
-            if _lost(conn):
+            if conn.is_closed():
                 raise ConnectionLost(str(exc)) from exc
             raise
         except Exception:

@@ -33,7 +33,6 @@ class ConnectionPool:
         timeout: float,
     ) -> None:
         self._connect = connect
-        self._size = size
         self._timeout = timeout
         self._idle: list[asyncpg.Connection] = []
         self._gate = asyncio.Semaphore(size)
