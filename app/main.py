@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="FitTrackee OAuth2 server",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         default_response_class=JSON,
