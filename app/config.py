@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,10 @@ DATA_DIR = Path("data")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'oauth2.db'}"
 MIN_SECRET_KEY = 32
 SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigurationError(Exception):
+    """Settings the service cannot start with; the message is one line an operator can act on."""
 
 
 class Settings(BaseSettings):
@@ -38,6 +42,7 @@ class Settings(BaseSettings):
     data_dir: Path = DATA_DIR
     host: str = "127.0.0.1"
     port: int = 5000
+    workers: int = Field(1, ge=1, description="uvicorn worker processes of one server.")
     cors_origins: str = ""  # comma-separated origins of the single-page client
 
     # Lifetimes, in seconds (FitTrackee's defaults).
