@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import BODY_TOO_LARGE, INVALID_PAYLOAD
-from app.api.responses import message
+from app.api.errors import BODY_TOO_LARGE, INVALID_PAYLOAD, error_response
 
 
 class BodyLimitMiddleware:
@@ -23,13 +22,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
         chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
-                    await message(INVALID_PAYLOAD, 400)(scope, receive, send)
+                    await error_response(path, INVALID_PAYLOAD, 400)(scope, receive, send)
                 elif int(value) > self.max_bytes:
-                    await message(BODY_TOO_LARGE, 413)(scope, receive, send)
+                    await error_response(path, BODY_TOO_LARGE, 413)(scope, receive, send)
                 else:
                     await self.app(scope, receive, send)
                 return
@@ -40,9 +40,8 @@ class BodyLimitMiddleware:
             return
         body = await self._read_up_to_limit(receive)
         if body is None:
-            await message(BODY_TOO_LARGE, 413, headers={"Connection": "close"})(
-                scope, receive, send
-            )
+            refusal = error_response(path, BODY_TOO_LARGE, 413, headers={"Connection": "close"})
+            await refusal(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 

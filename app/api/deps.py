@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import RowMapping
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from app import clock
 from app.accounts.user_tokens import (
@@ -26,6 +26,7 @@ from app.api.bearer import bearer_token
 from app.api.errors import ApiError
 from app.oauth.errors import InsufficientScope
 from app.oauth.resource import validate_access_token
+from app.ratelimit import AuthRateLimits
 from app.services import Services
 
 # Shown in the OpenAPI docs (and the "Authorize" button of /docs) only: the token itself is
@@ -62,6 +63,17 @@ class Principal:
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+def rate_limits(request: Request) -> AuthRateLimits:
+    """The app's brute-force limits (those the engine's client authentication uses too)."""
+    return services(request).rate_limits
+
+
+def client_ip(request: HTTPConnection) -> str:
+    """The client's address as uvicorn reports it: behind a proxy listed in
+    `FORWARDED_ALLOW_IPS`, with `--proxy-headers`, the one in `X-Forwarded-For`."""
+    return request.client.host if request.client else "unknown"
 
 
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:

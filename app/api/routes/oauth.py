@@ -33,7 +33,6 @@ from app.api.schemas.oauth import (
 from app.oauth.authorize import AuthorizationRequest
 from app.oauth.clients import PresentedCredentials
 from app.oauth.errors import InvalidRequest, OAuthError
-from app.ratelimit import rate_limits
 
 T = TypeVar("T")
 
@@ -91,17 +90,14 @@ ClientCall = Callable[[PresentedCredentials | None, Mapping[str, str]], Awaitabl
 
 async def _client_request(request: Request, call: ClientCall[T]) -> T:
     """The shared part of /token, /revoke and /introspect: read the form, take the client's
-    credentials (RFC 6749 §2.3.1) and run the endpoint, counting failed client
-    authentications per client_id (a client past its limit gets 429 before any check)."""
+    credentials (RFC 6749 §2.3.1) and run the endpoint. The engine authenticates the client,
+    counting the attempt before it checks the secret (`app.ratelimit`: past a limit, 429
+    and no check)."""
     try:
         form = await read_form(request)
     except FormError as exc:
         raise InvalidRequest(str(exc)) from None
-    credentials = presented_credentials(request, form)
-    if credentials is None:
-        return await call(None, form)
-    async with rate_limits(request).client_attempt(credentials.client_id):
-        return await call(credentials, form)
+    return await call(presented_credentials(request, form), form)
 
 
 @router.post(
