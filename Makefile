@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 1
-export HOST PORT
+export HOST PORT WORKERS
 
 .PHONY: run test fuzz fault-test lint migrate install install-dev clean
 

@@ -619,3 +619,24 @@ async def register_and_login(http: httpx.AsyncClient, name: str) -> str:
     response = await login(http, f"{name}@example.com", PASSWORD)
     assert response.status_code == 200, response.text
     return response.json()["auth_token"]
+
+
+async def test_an_untrusted_proxy_is_named_once_in_the_log(
+    limited, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Behind a proxy uvicorn does not trust, every client would share the proxy's limits."""
+    import app.api.deps
+
+    monkeypatch.setattr(app.api.deps, "_untrusted_proxy_seen", False)
+    async with limited() as clients:
+        proxy = clients("10.0.0.5")
+        with caplog.at_level(logging.WARNING, logger="app.api.deps"):
+            for ip in ("203.0.113.9", "203.0.113.10"):
+                await proxy.post(
+                    "/api/auth/login",
+                    json={"email": "a@example.com", "password": "x"},
+                    headers={"X-Forwarded-For": ip},
+                )
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.api.deps"]
+    assert len(warnings) == 1
+    assert "10.0.0.5" in warnings[0] and "FORWARDED_ALLOW_IPS" in warnings[0]

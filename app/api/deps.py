@@ -6,6 +6,7 @@ everything, and OAuth2 access tokens, which open only what their scopes allow.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -28,6 +29,8 @@ from app.oauth.errors import InsufficientScope
 from app.oauth.resource import validate_access_token
 from app.ratelimit import AuthRateLimits
 from app.services import Services
+
+log = logging.getLogger(__name__)
 
 # Shown in the OpenAPI docs (and the "Authorize" button of /docs) only: the token itself is
 # read by `app.api.bearer.bearer_token`.
@@ -72,8 +75,28 @@ def rate_limits(request: Request) -> AuthRateLimits:
 
 def client_ip(request: HTTPConnection) -> str:
     """The client's address as uvicorn reports it: behind a proxy listed in
-    `FORWARDED_ALLOW_IPS`, with `--proxy-headers`, the one in `X-Forwarded-For`."""
-    return request.client.host if request.client else "unknown"
+    `FORWARDED_ALLOW_IPS`, with `--proxy-headers`, the one in `X-Forwarded-For`.
+
+    A request that carries `X-Forwarded-For` while its address is not in it came through a
+    proxy uvicorn does not trust: every client behind it would share the proxy's limits,
+    so that is said once in the log.
+    """
+    host = request.client.host if request.client else "unknown"
+    global _untrusted_proxy_seen
+    if not _untrusted_proxy_seen:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and host not in forwarded:
+            _untrusted_proxy_seen = True
+            log.warning(
+                "a request from %s carries X-Forwarded-For, which uvicorn ignores for that "
+                "address: if a proxy runs there, list it in FORWARDED_ALLOW_IPS, or every "
+                "client behind it shares its rate limits",
+                host,
+            )
+    return host
+
+
+_untrusted_proxy_seen = False
 
 
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:
