@@ -76,6 +76,29 @@ async def test_wrong_method_is_405_json_with_allow(client, method, path, allow):
     assert allow in response_allow(await client.request(method, path))
 
 
+@pytest.mark.parametrize("path", ["/api/oauth/token", "/api/oauth/revoke", "/api/oauth/introspect"])
+async def test_every_error_of_an_oauth2_endpoint_is_in_the_rfc_6749_shape(client, settings, path):
+    """OAuth2 client libraries read `error` (RFC 6749 §5.2), whatever went wrong (issue 10)."""
+    too_large = await client.post(
+        path,
+        content=b"a" * (settings.max_body_bytes + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert assert_json_error(too_large, 413) == {
+        "error": "invalid_request",
+        "error_description": "Request body too large.",
+    }
+    assert too_large.headers["cache-control"] == "no-store"
+    wrong_method = await client.get(path)
+    assert assert_json_error(wrong_method, 405) == {
+        "error": "invalid_request",
+        "error_description": "Method not allowed.",
+    }
+    assert "POST" in response_allow(wrong_method)
+    bad_length = await client.post(path, headers={"Content-Length": "12x"})
+    assert assert_json_error(bad_length, 400)["error"] == "invalid_request"
+
+
 def response_allow(response: httpx.Response) -> list[str]:
     return [m.strip() for m in response.headers["allow"].split(",")]
 
