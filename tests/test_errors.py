@@ -385,3 +385,36 @@ def test_hot_lane_errors_are_told_apart(error: BaseException, unavailable: bool)
     """asyncpg's own errors (the hot lane's) are read by SQLSTATE like SQLAlchemy's; one
     without a SQLSTATE is a query problem (500), not a crash in the error mapping."""
     assert database_unavailable(error) is unavailable
+
+
+async def test_answers_carrying_a_secret_are_never_cached(client):
+    """The JWT of a login, the client_secret of a new app and the code in an authorize
+    answer's redirect_url: `Cache-Control: no-store` (RFC 6749 §5.1, §10.5)."""
+    token = await user_token(client)
+    login = await client.post(
+        "/api/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
+    )
+    created = await client.post(
+        "/api/oauth/apps",
+        json={
+            "client_name": "a",
+            "client_uri": "https://example.com",
+            "redirect_uris": ["https://example.com/cb"],
+            "scope": "profile:read",
+        },
+        headers=bearer(token),
+    )
+    assert created.status_code == 201
+    authorized = await client.post(
+        "/api/oauth/authorize",
+        data={
+            "client_id": created.json()["data"]["client"]["client_id"],
+            "response_type": "code",
+            "confirm": "true",
+        },
+        headers=bearer(token),
+    )
+    assert authorized.status_code == 200
+    for response in (login, created, authorized):
+        assert response.headers["cache-control"] == "no-store", response.request.url
+        assert response.headers["pragma"] == "no-cache"

@@ -75,7 +75,8 @@ async def authorize(request: Request) -> Response:
         url = await services(request).oauth.authorization.authorize(principal.user_id, approval)
     except OAuthError as exc:
         return _authorize_refusal(exc)
-    return JSON({"redirect_url": url, "status": "success"})
+    # The URL carries the code: no cache may keep it (RFC 6749 §10.5).
+    return JSON({"redirect_url": url, "status": "success"}, headers=NO_STORE)
 
 
 def _authorize_refusal(error: OAuthError) -> JSON:
