@@ -16,6 +16,7 @@ from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.forms import FormError, read_form
 from app.api.responses import JSON, NO_STORE
+from app.api.routes.discovery import issuer_of
 from app.api.schemas.common import ErrorMessage
 from app.api.schemas.oauth import (
     OAUTH_ERRORS,
@@ -60,8 +61,9 @@ router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
 )
 @direct
 async def authorize(request: Request) -> Response:
-    """Errors come in FitTrackee's shape (`status`, `message`), which the first-party client
-    shows; an OAuth2 refusal also carries its RFC 6749 `error` code and `error_description`."""
+    """The URL carries `code`, `state` and `iss`, the issuer (RFC 9207). Errors come in
+    FitTrackee's shape (`status`, `message`), which the first-party client shows; an OAuth2
+    refusal also carries its RFC 6749 `error` code and `error_description`."""
     principal = await first_party_principal(request)
     try:
         form = await read_form(request)
@@ -71,8 +73,10 @@ async def authorize(request: Request) -> Response:
         raise ApiError(INVALID_PAYLOAD)
     confirm = form.get("confirm", "").lower() == "true"
     approval = AuthorizationRequest.from_params(form, confirm=confirm)
+    svc = services(request)
+    issuer = issuer_of(svc.settings, request)
     try:
-        url = await services(request).oauth.authorization.authorize(principal.user_id, approval)
+        url = await svc.oauth.authorization.authorize(principal.user_id, approval, issuer=issuer)
     except OAuthError as exc:
         return _authorize_refusal(exc)
     # The URL carries the code: no cache may keep it (RFC 6749 §10.5).
