@@ -212,6 +212,8 @@ class Settings(BaseSettings):
         key_file = self.data_dir / SECRET_KEY_FILE
         if not key_file.exists():
             _create_key_file(key_file)
+        else:
+            make_private(key_file, 0o600)
         log.warning(
             "SECRET_KEY is not set: signing user tokens with the development key kept in %s; "
             "set SECRET_KEY (and APP_ENV=production) for a real deployment",
@@ -223,7 +225,7 @@ class Settings(BaseSettings):
 def _create_key_file(key_file: Path) -> None:
     """Write a new random key atomically: several workers starting at once end up with the
     same key (the first `link` wins, the others read it)."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(key_file.parent)
     temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -236,6 +238,26 @@ def _create_key_file(key_file: Path) -> None:
             pass
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def private_directory(path: Path) -> None:
+    """The data folder: created 0700 (its parents as `mkdir -p` would), or tightened to it."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        make_private(path, 0o700)
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions away from a secret-holding file or folder we own
+    (one made by an earlier version, say); say so, as it changes what others can read."""
+    try:
+        current = path.stat().st_mode & 0o777
+        if current & 0o077 and path.stat().st_uid == os.getuid():
+            path.chmod(mode)
+            log.warning("%s was readable by others (%o): now %o", path, current, mode)
+    except OSError as exc:
+        log.warning("could not restrict %s to its owner: %s", path, exc)
 
 
 def _bracketed(host: str) -> str:
