@@ -29,7 +29,8 @@ migrate: install
 
 run: migrate
 	$(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--loop uvloop --http httptools --proxy-headers --no-access-log
+		--loop uvloop --http app.http_limits:HeaderLimitedHttpToolsProtocol --proxy-headers \
+		--no-access-log
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     argon2_memory_cost: int | None = None
 
     max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers, in bytes; a larger request head gets "
+        "431 (with make run's --http app.http_limits:HeaderLimitedHttpToolsProtocol).",
+    )
 
     # --- Operations (issue 6): discovery, rate limits, metrics and logs ---
     issuer: str = Field(
