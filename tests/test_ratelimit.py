@@ -640,3 +640,18 @@ async def test_an_untrusted_proxy_is_named_once_in_the_log(
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.api.deps"]
     assert len(warnings) == 1
     assert "10.0.0.5" in warnings[0] and "FORWARDED_ALLOW_IPS" in warnings[0]
+
+
+def test_the_limits_know_nothing_of_http_and_the_engine_nothing_of_the_limits():
+    """Layering (issue 15): `app/ratelimit` imports nothing from `app/api` nor a web
+    framework; the engine sees the limits only through its `BruteForceGuard` protocol."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "app"
+    for path in (root / "ratelimit").glob("*.py"):
+        source = path.read_text()
+        for forbidden in ("app.api", "fastapi", "starlette"):
+            assert f"from {forbidden}" not in source and f"import {forbidden}" not in source
+    for path in (root / "oauth").rglob("*.py"):
+        source = path.read_text()
+        assert "from app.ratelimit" not in source and "import app.ratelimit" not in source, path

@@ -39,12 +39,12 @@ class AuthMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PresentedCredentials:
-    """What the client sent, and how, and from which network address; not yet checked."""
+    """What the client sent, and how, and from which IP address; not yet checked."""
 
     client_id: str
     client_secret: str
     method: AuthMethod
-    origin: str = ""
+    ip: str = ""
 
     @property
     def used_basic(self) -> bool:
@@ -70,7 +70,7 @@ class BruteForceGuard(Protocol):
     (RFC 6749 §2.3.1: protect client secrets against brute force). `app.ratelimit`'s."""
 
     def client_attempt(
-        self, origin: str, client_id: str
+        self, ip: str, client_id: str
     ) -> AbstractAsyncContextManager[SecretAttempt]: ...
 
 
@@ -96,7 +96,7 @@ class ClientAuthenticator:
             raise InvalidClient(used_basic=used_basic)
         if self._guard is None:
             return await self._check(credentials)
-        async with self._guard.client_attempt(credentials.origin, credentials.client_id) as attempt:
+        async with self._guard.client_attempt(credentials.ip, credentials.client_id) as attempt:
             client = await self._check(credentials)
             attempt.succeeded()
         return client

@@ -4,7 +4,6 @@ app's one error mapping (`app.api.errors`) turns into a 429."""
 
 from app.ratelimit.counters import Counters
 from app.ratelimit.guards import (
-    DISABLED,
     Attempt,
     AuthRateLimits,
     Policy,
@@ -14,7 +13,6 @@ from app.ratelimit.guards import (
 )
 
 __all__ = [
-    "DISABLED",
     "Attempt",
     "AuthRateLimits",
     "Counters",

@@ -268,8 +268,3 @@ def client_key(client_id: str) -> str:
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-_OFF = Rule("off", 1, 1)
-_OFF_POLICY = Policy(Surface.ACCOUNT, _OFF, _OFF, _OFF, _OFF)
-DISABLED = AuthRateLimits(None, login=_OFF_POLICY, client=_OFF_POLICY, registrations=_OFF)
