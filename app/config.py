@@ -273,7 +273,8 @@ def _bracketed(host: str) -> str:
 def worker_processes(settings: Settings) -> int:
     """How many processes serve this app: WORKERS or WEB_CONCURRENCY, whichever says more,
     and at least 2 when this process is a uvicorn (multiprocessing) worker, which is how
-    `uvicorn --workers N` runs its N > 1 workers."""
+    `uvicorn --workers N` runs its N > 1 workers (a `--reload` server's one worker looks the
+    same: outside production that costs a warning only)."""
     count = max(settings.workers, settings.web_concurrency or 1)
     if multiprocessing.parent_process() is not None:
         count = max(count, 2)

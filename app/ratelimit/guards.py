@@ -7,7 +7,9 @@ whatever N, on one worker or many sharing Redis.
 
 The keys, for logins (identity: the e-mail) and client authentication (identity: client_id):
 - per (identity, IP): every attempt, cleared by a success. What is left is the failures since
-  the last success (and the attempts in flight): the guessing budget of one source.
+  the last success (and the attempts in flight): the guessing budget of one source. Once the
+  pair is trusted, clients get a higher ceiling (`trusted_failures`): each request of a busy
+  client holds a slot until its check ends, and many may be in flight at once.
 - trusted (identity, IP): a marker set by a success, kept `trusted.window` seconds. A trusted
   pair skips the shared keys below, so whoever logged in (or a client that authenticated)
   from an address before is never refused because of failures from elsewhere, and a busy
