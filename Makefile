@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 1
-export HOST PORT
+export HOST PORT WORKERS
 
 .PHONY: run test fuzz fault-test lint migrate install install-dev clean
 
@@ -29,7 +29,8 @@ migrate: install
 
 run: migrate
 	$(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--loop uvloop --http httptools --proxy-headers --no-access-log
+		--loop uvloop --http app.http_limits:HeaderLimitedHttpToolsProtocol --proxy-headers \
+		--no-access-log
 
 lint: install-dev
 	$(BIN)/ruff check .

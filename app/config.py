@@ -8,11 +8,13 @@ server on SQLite under `./data/`.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path("data")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'oauth2.db'}"
 MIN_SECRET_KEY = 32
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 SECRET_KEY_FILE = "secret_key"
 
 
@@ -67,20 +71,92 @@ class Settings(BaseSettings):
     argon2_memory_cost: int | None = None
 
     max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers, in bytes; a larger request head gets "
+        "431 (with make run's --http app.http_limits:HeaderLimitedHttpToolsProtocol).",
+    )
 
     # --- Operations (issue 6): discovery, rate limits, metrics and logs ---
-    # RFC 8414 issuer, e.g. https://oauth.example.com; empty: each request's base URL.
-    issuer: str = ""
-    # Rate-limit counters in Redis (shared by every worker and replica); empty: in memory.
-    redis_url: str = ""
-    rate_limits_enabled: bool | None = None  # None: on, except when APP_ENV=test
-    rate_limit_login_per_account: int = 10  # failed logins per e-mail per window
-    rate_limit_login_per_ip: int = 50  # failed logins per client IP per window
-    rate_limit_login_window: int = 900
-    rate_limit_registrations_per_ip: int = 20
-    rate_limit_registration_window: int = 3600
-    rate_limit_client_failures: int = 20  # failed client authentications per client_id
-    rate_limit_client_window: int = 900
+    issuer: str = Field(
+        "",
+        description="RFC 8414 issuer, the https URL clients reach this server at (e.g. "
+        "https://oauth.example.com); required in production.",
+    )
+    issuer_hosts: str = Field(
+        "",
+        description="Comma-separated Host values (host or host:port) that may name the issuer "
+        "when ISSUER is unset (development); empty: localhost, 127.0.0.1, [::1] and HOST:PORT.",
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis for the rate-limit counters, shared by every worker and replica "
+        "(redis://, rediss:// or unix://); empty: this process's memory.",
+    )
+    redis_key_prefix: str = Field(
+        "fittrackee-oauth2:ratelimit",
+        description="Prefix of the rate-limit keys in Redis.",
+    )
+    web_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="uvicorn's and gunicorn's WEB_CONCURRENCY: worker processes, counted like "
+        "WORKERS when deciding whether the rate limits need REDIS_URL.",
+    )
+    rate_limits_enabled: bool | None = Field(
+        None, description="Turns every rate limit on or off; unset: on, except when APP_ENV=test."
+    )
+    rate_limit_login_failures: int = Field(
+        10,
+        description="Login attempts per account and client IP per RATE_LIMIT_LOGIN_WINDOW; "
+        "a successful login clears them.",
+    )
+    rate_limit_login_per_ip: int = Field(
+        50,
+        description="Login attempts per client IP per RATE_LIMIT_LOGIN_WINDOW, counting only "
+        "accounts not yet logged in from that IP.",
+    )
+    rate_limit_login_window: int = Field(
+        900, description="Window of the per (account, IP) and per-IP login limits, in seconds."
+    )
+    rate_limit_login_per_account: int = Field(
+        30,
+        description="Login attempts per account from all IPs where it has not logged in "
+        "before, per RATE_LIMIT_LOGIN_ACCOUNT_WINDOW.",
+    )
+    rate_limit_login_account_window: int = Field(
+        300, description="Window of the per-account login limit, in seconds."
+    )
+    rate_limit_registrations_per_ip: int = Field(
+        20, description="Registration attempts per client IP per RATE_LIMIT_REGISTRATION_WINDOW."
+    )
+    rate_limit_registration_window: int = Field(
+        3600, description="Window of the registration limit, in seconds."
+    )
+    rate_limit_client_failures: int = Field(
+        20,
+        description="Client authentications per client_id and IP per RATE_LIMIT_CLIENT_WINDOW "
+        "at /token, /revoke and /introspect; a success clears them.",
+    )
+    rate_limit_client_trusted_failures: int = Field(
+        1000,
+        description="The same, from an IP where the client authenticated before: room for a "
+        "busy client's concurrent requests.",
+    )
+    rate_limit_client_per_ip: int = Field(
+        100,
+        description="Client authentications per IP per RATE_LIMIT_CLIENT_WINDOW, counting only "
+        "client_ids not yet authenticated from that IP.",
+    )
+    rate_limit_client_window: int = Field(
+        900, description="Window of the client-authentication limits, in seconds."
+    )
+    rate_limit_trusted_for: int = Field(
+        30 * 24 * 3600,
+        description="How long a success from an IP exempts that account or client_id, from "
+        "that IP, from the per-IP and per-account limits, in seconds.",
+    )
     access_log: bool = True  # one JSON line per request on stdout
     metrics_enabled: bool = True  # GET /metrics and the request metrics
     prometheus_multiproc_dir: str = ""  # several workers: an empty directory they share
@@ -91,6 +167,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SECRET_KEY of at least {MIN_SECRET_KEY} characters is required in production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _issuer_is_a_base_url(self) -> Settings:
+        """RFC 8414 §2: a URL with a scheme and host, no query or fragment."""
+        if self.issuer:
+            parts = urlsplit(self.issuer)
+            if parts.scheme not in ("https", "http") or not parts.netloc:
+                raise ValueError("ISSUER must be an https URL such as https://oauth.example.com")
+            if parts.query or parts.fragment or "?" in self.issuer or "#" in self.issuer:
+                raise ValueError("ISSUER must not have a query or a fragment")
         return self
 
     @property
@@ -105,6 +192,24 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def rate_limits_on(self) -> bool:
+        """`RATE_LIMITS_ENABLED` when set; unset, on everywhere but `APP_ENV=test`."""
+        if self.rate_limits_enabled is None:
+            return self.app_env != "test"
+        return self.rate_limits_enabled
+
+    @property
+    def issuer_host_list(self) -> list[str]:
+        """Host header values that may name the issuer when ISSUER is unset, lower-cased; the
+        first is the one answered for any other Host."""
+        configured = [h.strip().lower() for h in self.issuer_hosts.split(",") if h.strip()]
+        if configured:
+            return configured
+        served = [] if self.host in WILDCARD_HOSTS else [f"{_bracketed(self.host)}:{self.port}"]
+        loopback = [f"{name}:{self.port}" for name in LOOPBACK_NAMES]
+        return list(dict.fromkeys([*served, *loopback, *LOOPBACK_NAMES]))
+
     def signing_key(self) -> str:
         """The JWT key: SECRET_KEY, or (outside production) one generated once and kept in
         the data folder, so that tokens survive a restart and every worker signs alike."""
@@ -113,6 +218,8 @@ class Settings(BaseSettings):
         key_file = self.data_dir / SECRET_KEY_FILE
         if not key_file.exists():
             _create_key_file(key_file)
+        else:
+            make_private(key_file, 0o600)
         log.warning(
             "SECRET_KEY is not set: signing user tokens with the development key kept in %s; "
             "set SECRET_KEY (and APP_ENV=production) for a real deployment",
@@ -124,7 +231,7 @@ class Settings(BaseSettings):
 def _create_key_file(key_file: Path) -> None:
     """Write a new random key atomically: several workers starting at once end up with the
     same key (the first `link` wins, the others read it)."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(key_file.parent)
     temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -137,6 +244,62 @@ def _create_key_file(key_file: Path) -> None:
             pass
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def private_directory(path: Path) -> None:
+    """The data folder: created 0700 (its parents as `mkdir -p` would), or tightened to it."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        make_private(path, 0o700)
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions away from a secret-holding file or folder we own
+    (one made by an earlier version, say); say so, as it changes what others can read."""
+    try:
+        current = path.stat().st_mode & 0o777
+        if current & 0o077 and path.stat().st_uid == os.getuid():
+            path.chmod(mode)
+            log.warning("%s was readable by others (%o): now %o", path, current, mode)
+    except OSError as exc:
+        log.warning("could not restrict %s to its owner: %s", path, exc)
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host.lower()
+
+
+def worker_processes(settings: Settings) -> int:
+    """How many processes serve this app: WORKERS or WEB_CONCURRENCY, whichever says more,
+    and at least 2 when this process is a uvicorn (multiprocessing) worker, which is how
+    `uvicorn --workers N` runs its N > 1 workers (a `--reload` server's one worker looks the
+    same: outside production that costs a warning only)."""
+    count = max(settings.workers, settings.web_concurrency or 1)
+    if multiprocessing.parent_process() is not None:
+        count = max(count, 2)
+    return count
+
+
+def check_can_serve(settings: Settings) -> None:
+    """The server's start-up refusals (the command line and migrations need neither), as
+    one-line ConfigurationErrors; warnings for what is only risky outside production."""
+    production = settings.app_env == "production"
+    if production and not settings.issuer:
+        raise ConfigurationError(
+            "ISSUER is required in production: the https URL clients reach this server at "
+            "(RFC 8414), e.g. ISSUER=https://oauth.example.com"
+        )
+    if settings.rate_limits_on and not settings.redis_url:
+        workers = worker_processes(settings)
+        if workers > 1:
+            problem = (
+                f"{workers} worker processes count rate limits apart without REDIS_URL: "
+                "set REDIS_URL (e.g. redis://redis:6379/0) to share them"
+            )
+            if production:
+                raise ConfigurationError(problem)
+            log.warning("%s (refused in production)", problem)
 
 
 @lru_cache

@@ -21,10 +21,9 @@ from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
 from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
 from app.api.schemas.common import error_responses
-from app.config import Settings, get_settings
+from app.config import Settings, check_can_serve, get_settings
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
-from app.ratelimit import AuthRateLimits
 from app.services import Services
 
 DESCRIPTION = """\
@@ -73,8 +72,8 @@ NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_sp
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_can_serve(settings)
     services = Services.build(settings)
-    rate_limits = AuthRateLimits.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         await services.db.dispose()
-        await rate_limits.close()
+        await services.rate_limits.close()
 
     app = FastAPI(
         title="FitTrackee OAuth2 server",
@@ -98,7 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=NO_TELEMETRY,
     )
     app.state.services = services
-    app.state.rate_limits = rate_limits
     install_error_handlers(app)
     for module in (auth, apps, oauth, health, discovery, consent):
         app.include_router(module.router)

@@ -10,6 +10,7 @@ from app.accounts.user_tokens import UserTokenCodec
 from app.config import Settings
 from app.db.engine import Database, make_engine
 from app.oauth.server import OAuthServer
+from app.ratelimit import AuthRateLimits
 
 
 @dataclass
@@ -19,16 +20,19 @@ class Services:
     user_tokens: UserTokenCodec
     accounts: Accounts
     oauth: OAuthServer
+    rate_limits: AuthRateLimits
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database(make_engine(settings), settings)
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
+        rate_limits = AuthRateLimits.from_settings(settings)
         return cls(
             settings=settings,
             db=db,
             user_tokens=codec,
             accounts=Accounts(db, hasher, codec),
-            oauth=OAuthServer(db, settings),
+            oauth=OAuthServer(db, settings, rate_limits),
+            rate_limits=rate_limits,
         )

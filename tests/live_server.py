@@ -18,6 +18,7 @@ from tests.helpers import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 # Settings a developer's shell might carry; a user's server does with the two it is given.
+HTTP_PROTOCOL = "app.http_limits:HeaderLimitedHttpToolsProtocol"
 TEST_SETTINGS = ("APP_ENV", "ARGON2_ROUNDS", "ARGON2_MEMORY_COST", "DATA_DIR", "CORS_ORIGINS")
 
 
@@ -59,6 +60,7 @@ def live_server(
     command = [
         sys.executable, "-m", "uvicorn", "app.asgi:app",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--http", HTTP_PROTOCOL,  # as `make run` serves
     ]  # fmt: skip
     if not as_a_user_would:
         command += ["--log-level", "warning", "--no-access-log"]

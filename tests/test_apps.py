@@ -17,7 +17,15 @@ from app.api.formats import long_http_date
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
 from app.oauth.scopes import SCOPES
 from app.oauth.secrets import hash_secret, random_alphanumeric
-from tests.helpers import app_payload, bearer, create_app, user_token
+from tests.helpers import (
+    app_payload,
+    authorize,
+    bearer,
+    code_from,
+    create_app,
+    exchange_code,
+    user_token,
+)
 
 NOT_FOUND = {"message": "OAuth2 client not found", "status": "not found"}
 CLIENT_KEYS = {
@@ -422,6 +430,30 @@ async def test_revoke_marks_every_token_of_the_app_and_no_other(client, app):
     # The app itself stays.
     still = await client.get(f"/api/oauth/apps/{target['id']}/by_id", headers=bearer(token))
     assert still.status_code == 200
+
+
+async def test_revoke_also_spends_the_apps_unused_codes(client, app):
+    """A code issued before the revoke must not buy tokens after it (issue 10)."""
+    token = await user_token(client)
+    target = await create_app(client, token, client_name="target")
+    other = await create_app(client, token, client_name="other")
+    target_code = code_from(await authorize(client, token, target))
+    other_code = code_from(await authorize(client, token, other))
+
+    response = await client.post(f"/api/oauth/apps/{target['id']}/revoke", headers=bearer(token))
+    assert response.status_code == 200
+
+    [spent] = await rows(app, AuthorizationCode, client_id=target["id"])
+    assert spent["used_at"] is not None
+    refused = await exchange_code(client, target, target_code)
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_grant",
+        "error_description": 'Invalid "code" in request.',
+    }
+    assert await count(app, Token) == 0
+    # another app's code is untouched
+    assert (await exchange_code(client, other, other_code)).status_code == 200
 
 
 async def test_revoke_keeps_the_time_of_an_earlier_revocation(client, app):

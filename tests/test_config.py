@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from app.config import Settings
+from app.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_VARIABLES = [
@@ -125,3 +129,74 @@ def test_only_the_settings_module_reads_the_environment():
         if path.name != "config.py" and pattern.search(path.read_text())
     ]
     assert readers == []
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The umask most systems start processes with (022: files 0644 unless asked)."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+async def write_something(database_url: str, data_dir: Path) -> None:
+    engine = make_engine(Settings(database_url=database_url, data_dir=data_dir))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x TEXT)"))
+            await conn.execute(text("INSERT INTO t VALUES ('secret')"))
+    finally:
+        await engine.dispose()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_the_data_folder_key_and_sqlite_files_are_private(tmp_path, usual_umask):
+    """`data/oauth2.db` was created 0644 (issue 10): folder 0700, files 0600, -wal and -shm
+    included."""
+    data = tmp_path / "data"
+    Settings(secret_key="", data_dir=data).signing_key()
+    database = data / "oauth2.db"
+    engine = make_engine(Settings(database_url=f"sqlite+aiosqlite:///{database}", data_dir=data))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x TEXT)"))
+            await conn.execute(text("INSERT INTO t VALUES ('secret')"))
+        wal, shm = data / "oauth2.db-wal", data / "oauth2.db-shm"
+        assert wal.exists() and shm.exists()  # WAL mode, connection still open
+        assert mode(data) == 0o700
+        assert {f.name: mode(f) for f in data.iterdir()} == {
+            "secret_key": 0o600,
+            "oauth2.db": 0o600,
+            "oauth2.db-wal": 0o600,
+            "oauth2.db-shm": 0o600,
+        }
+    finally:
+        await engine.dispose()
+
+
+async def test_files_an_older_version_left_open_are_tightened(tmp_path, usual_umask, caplog):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    database = data / "oauth2.db"
+    await write_something(f"sqlite+aiosqlite:///{database}", tmp_path / "elsewhere")
+    database.chmod(0o644)
+    (data / "secret_key").write_text("k" * 40)
+    (data / "secret_key").chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        Settings(secret_key="", data_dir=data).signing_key()
+        make_engine(Settings(database_url=f"sqlite+aiosqlite:///{database}", data_dir=data))
+    assert mode(data) == 0o700
+    assert mode(database) == 0o600
+    assert mode(data / "secret_key") == 0o600
+    assert any("readable by others" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_database_outside_the_data_folder_leaves_its_folder_alone(tmp_path, usual_umask):
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    await write_something(f"sqlite+aiosqlite:///{folder / 'app.db'}", tmp_path / "data")
+    assert mode(folder) == 0o755
+    assert mode(folder / "app.db") == 0o600

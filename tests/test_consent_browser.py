@@ -4,7 +4,8 @@ driven by Playwright) against a real uvicorn process, with a third-party client 
 
 Approve: the library builds the authorization URL (PKCE S256, state), the browser logs in on
 the page, approves, lands on the callback with a code; the library exchanges it and calls the
-API. Deny: the callback gets `error=access_denied` and the state (RFC 6749 §4.1.2.1).
+API. Deny: the callback gets `error=access_denied`, the state (RFC 6749 §4.1.2.1) and the
+issuer (RFC 9207).
 
 Skipped, with the reason, where Playwright or /usr/bin/chromium is missing; `.ci/run` installs
 Chromium and the dev extras install Playwright, so CI runs it. No `playwright install`: the
@@ -284,7 +285,11 @@ async def test_deny_sends_access_denied_and_the_state_to_the_callback(
     await page.click("#deny")
     await page.wait_for_url(lambda current: current.startswith(callback.url + "?"))
 
-    assert callback.last()["query"] == {"error": ["access_denied"], "state": [state]}
+    assert callback.last()["query"] == {
+        "error": ["access_denied"],
+        "state": [state],
+        "iss": [server],  # RFC 9207; the page is served from a loopback Host
+    }
     assert callback.last()["referer"] is None
     assert problems == []
     await page.context.close()

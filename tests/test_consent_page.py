@@ -182,6 +182,9 @@ async def test_the_data_block_holds_the_request_and_the_server_computed_denial_u
         "keep": ["1"],
         "error": ["access_denied"],
         "state": ["st4te"],
+        # RFC 9207: the issuer; the test client's Host ("testserver") is not a trusted one,
+        # so it is the first of ISSUER_HOSTS's default, HOST:PORT.
+        "iss": ["http://127.0.0.1:5000"],
     }
 
 
@@ -189,7 +192,9 @@ async def test_without_redirect_uri_or_state_the_denial_goes_to_the_first_regist
     client, oauth_app
 ):
     data = page_data(await consent(client, oauth_app))
-    assert data["deny_url"] == "https://trails.example.com/cb?error=access_denied"
+    assert data["deny_url"] == (
+        "https://trails.example.com/cb?error=access_denied&iss=http%3A%2F%2F127.0.0.1%3A5000"
+    )
     assert "state" not in data["authorize"]
 
 

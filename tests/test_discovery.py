@@ -40,7 +40,7 @@ def server(settings: Settings) -> AppFactory:
 
 
 async def test_metadata_validates_per_rfc8414_and_names_every_endpoint(server: AppFactory):
-    async with server() as http:
+    async with server(issuer="https://auth.example.com") as http:
         response = await http.get(WELL_KNOWN)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -63,15 +63,42 @@ async def test_metadata_validates_per_rfc8414_and_names_every_endpoint(server: A
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "service_documentation": f"{issuer}/docs",
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
-async def test_issuer_defaults_to_the_request_base_url_without_trailing_slash(client):
-    response = await client.get(WELL_KNOWN)
-    assert response.status_code == 200
+@pytest.mark.parametrize("host", ["localhost:5000", "127.0.0.1:8123", "[::1]:5000", "localhost"])
+async def test_without_issuer_a_trusted_host_names_the_issuer(server: AppFactory, host: str):
+    async with server(base_url="http://x") as http:
+        response = await http.get(WELL_KNOWN, headers={"Host": host})
     data = response.json()
-    assert data["issuer"] == "http://testserver"
-    assert data["token_endpoint"] == "http://testserver/api/oauth/token"
+    assert data["issuer"] == f"http://{host}"
+    assert data["token_endpoint"] == f"http://{host}/api/oauth/token"
+    # a document that follows the Host is kept by no cache
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["vary"] == "Host"
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:5000", "localhost.evil.example"])
+async def test_without_issuer_any_other_host_gets_the_configured_one(server: AppFactory, host):
+    """`Host: evil.example` gave `"issuer": "http://evil.example"`, cacheable for an hour."""
+    async with server(base_url="http://x") as http:
+        response = await http.get(WELL_KNOWN, headers={"Host": host})
+    assert response.json()["issuer"] == "http://127.0.0.1:5000"  # HOST:PORT
+    assert "evil" not in response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_issuer_hosts_lists_the_trusted_hosts(server: AppFactory):
+    async with server(base_url="http://x", issuer_hosts="oauth.test:8080, dev.test") as http:
+        listed = await http.get(WELL_KNOWN, headers={"Host": "dev.test:9000"})
+        exact = await http.get(WELL_KNOWN, headers={"Host": "oauth.test:8080"})
+        other = await http.get(WELL_KNOWN, headers={"Host": "oauth.test:9999"})
+        loopback = await http.get(WELL_KNOWN, headers={"Host": "localhost:5000"})
+    assert listed.json()["issuer"] == "http://dev.test:9000"
+    assert exact.json()["issuer"] == "http://oauth.test:8080"
+    assert other.json()["issuer"] == "http://oauth.test:8080"
+    assert loopback.json()["issuer"] == "http://oauth.test:8080"
 
 
 async def test_issuer_setting_wins_over_the_host_header(server: AppFactory):
@@ -113,7 +140,8 @@ async def test_a_standard_client_configures_itself_from_the_metadata(settings: S
     """Authlib's client loads the document and builds a PKCE authorization URL from it."""
     from authlib.integrations.starlette_client import OAuth
 
-    app = create_app(settings.model_copy(update={"access_log": False}))
+    update = {"access_log": False, "issuer": "https://auth.example.com"}
+    app = create_app(settings.model_copy(update=update))
     transport = httpx.ASGITransport(app=app)
     try:
         oauth = OAuth()

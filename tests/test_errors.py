@@ -76,6 +76,29 @@ async def test_wrong_method_is_405_json_with_allow(client, method, path, allow):
     assert allow in response_allow(await client.request(method, path))
 
 
+@pytest.mark.parametrize("path", ["/api/oauth/token", "/api/oauth/revoke", "/api/oauth/introspect"])
+async def test_every_error_of_an_oauth2_endpoint_is_in_the_rfc_6749_shape(client, settings, path):
+    """OAuth2 client libraries read `error` (RFC 6749 §5.2), whatever went wrong (issue 10)."""
+    too_large = await client.post(
+        path,
+        content=b"a" * (settings.max_body_bytes + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert assert_json_error(too_large, 413) == {
+        "error": "invalid_request",
+        "error_description": "Request body too large.",
+    }
+    assert too_large.headers["cache-control"] == "no-store"
+    wrong_method = await client.get(path)
+    assert assert_json_error(wrong_method, 405) == {
+        "error": "invalid_request",
+        "error_description": "Method not allowed.",
+    }
+    assert "POST" in response_allow(wrong_method)
+    bad_length = await client.post(path, headers={"Content-Length": "12x"})
+    assert assert_json_error(bad_length, 400)["error"] == "invalid_request"
+
+
 def response_allow(response: httpx.Response) -> list[str]:
     return [m.strip() for m in response.headers["allow"].split(",")]
 
@@ -362,3 +385,36 @@ def test_hot_lane_errors_are_told_apart(error: BaseException, unavailable: bool)
     """asyncpg's own errors (the hot lane's) are read by SQLSTATE like SQLAlchemy's; one
     without a SQLSTATE is a query problem (500), not a crash in the error mapping."""
     assert database_unavailable(error) is unavailable
+
+
+async def test_answers_carrying_a_secret_are_never_cached(client):
+    """The JWT of a login, the client_secret of a new app and the code in an authorize
+    answer's redirect_url: `Cache-Control: no-store` (RFC 6749 §5.1, §10.5)."""
+    token = await user_token(client)
+    login = await client.post(
+        "/api/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
+    )
+    created = await client.post(
+        "/api/oauth/apps",
+        json={
+            "client_name": "a",
+            "client_uri": "https://example.com",
+            "redirect_uris": ["https://example.com/cb"],
+            "scope": "profile:read",
+        },
+        headers=bearer(token),
+    )
+    assert created.status_code == 201
+    authorized = await client.post(
+        "/api/oauth/authorize",
+        data={
+            "client_id": created.json()["data"]["client"]["client_id"],
+            "response_type": "code",
+            "confirm": "true",
+        },
+        headers=bearer(token),
+    )
+    assert authorized.status_code == 200
+    for response in (login, created, authorized):
+        assert response.headers["cache-control"] == "no-store", response.request.url
+        assert response.headers["pragma"] == "no-cache"

@@ -282,10 +282,10 @@ async def rate_limited_app(settings: Settings, failures: int) -> AsyncIterator[h
             yield http
     finally:
         await application.state.services.db.dispose()
-        await application.state.rate_limits.close()
+        await application.state.services.rate_limits.close()
 
 
-async def test_failed_client_authentications_lock_the_client_id(app, settings) -> None:
+async def test_failed_client_authentications_lock_the_client_id_from_that_ip(app, settings) -> None:
     async with rate_limited_app(settings, failures=2) as http:
         owner = await user_token(http, "owner")
         oauth_app = await create_oauth_app(http, owner)
@@ -295,3 +295,5 @@ async def test_failed_client_authentications_lock_the_client_id(app, settings) -
         locked = await introspect(http, oauth_app, token="t")
         assert locked.status_code == 429
         assert int(locked.headers["retry-after"]) > 0
+        assert locked.json()["error"] == "temporarily_unavailable"
+        assert locked.headers["cache-control"] == "no-store"

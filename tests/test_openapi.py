@@ -126,3 +126,22 @@ async def test_register_schema_states_the_rules(document):
     assert set(schema["required"]) == {"username", "email", "password", "accepted_policy"}
     assert schema["properties"]["accepted_policy"]["type"] == "boolean"
     assert schema["examples"][0]["accepted_policy"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/api/auth/login", {"status", "message"}),
+        ("/api/auth/register", {"status", "message"}),
+        ("/api/oauth/token", {"error", "error_description"}),
+        ("/api/oauth/revoke", {"error", "error_description"}),
+        ("/api/oauth/introspect", {"error", "error_description"}),
+    ],
+)
+async def test_every_rate_limited_endpoint_documents_its_429(document, path, shape):
+    entry = document["paths"][path]["post"]["responses"]["429"]
+    assert "Retry-After" in entry["headers"]
+    content = entry["content"]["application/json"]
+    examples = [e["value"] for e in content.get("examples", {}).values()]
+    examples += [content["example"]] if "example" in content else []
+    assert examples and all(set(example) == shape for example in examples)

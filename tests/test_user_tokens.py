@@ -62,3 +62,36 @@ def test_invalid_tokens_are_refused_every_time_and_not_remembered(
     assert calls == [forged, forged]
     assert codec._verified.cache_info().currsize == 0
     assert codec._verified.cache_info().maxsize == VERIFIED_CACHE_SIZE
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["1" * 30, str(2**31), "0", "-5", "+5", " 5", "abc", "\u0663", "1e3", ""],
+    ids=[
+        "30 digits",
+        "2**31",
+        "zero",
+        "negative",
+        "plus",
+        "space",
+        "letters",
+        "arabic",
+        "exp",
+        "empty",
+    ],
+)
+async def test_a_signed_token_with_an_impossible_subject_is_invalid_not_a_500(client, subject):
+    """Signed with the right key, so only the `sub` itself can be refused (issue 10)."""
+    from tests.helpers import TEST_SECRET_KEY
+
+    now = clock.utcnow()
+    claims = {
+        "sub": subject,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
+        "jti": "j" * 32,
+    }
+    token = jwt.encode(claims, TEST_SECRET_KEY, algorithm="HS256")
+    response = await client.get("/api/auth/profile", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.json() == {"status": "error", "message": "invalid token, please log in again"}

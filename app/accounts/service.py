@@ -13,9 +13,11 @@ from app.accounts.user_tokens import UserClaims, UserTokenCodec
 from app.db.engine import Database
 from app.db.repositories.users import DuplicateUser
 
-USERNAME_RE = re.compile(r"^[a-zA-Z0-9_]+$")
+# Matched whole (`fullmatch`): with `match` and `$`, "alice\n" would pass, `$` matching
+# before a final newline.
+USERNAME_RE = re.compile(r"[a-zA-Z0-9_]+")
 # FitTrackee 0.7's e-mail rule (`is_valid_email`).
-EMAIL_RE = re.compile(r"^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")
+EMAIL_RE = re.compile(r"[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+")
 MIN_USERNAME, MAX_USERNAME = 3, 30
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_EMAIL = 255
@@ -45,11 +47,11 @@ def registration_problems(username: str, email: str, password: str) -> str:
     problems = ""
     if not MIN_USERNAME <= len(username) <= MAX_USERNAME:
         problems += "username: 3 to 30 characters required\n"
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         problems += (
             'username: only alphanumeric characters and the underscore character "_" allowed\n'
         )
-    if len(email) > MAX_EMAIL or not EMAIL_RE.match(email):
+    if len(email) > MAX_EMAIL or not EMAIL_RE.fullmatch(email):
         problems += "email: valid email must be provided\n"
     if len(password) < MIN_PASSWORD:
         problems += "password: 8 characters required\n"

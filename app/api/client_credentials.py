@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import HTTPConnection
 
+from app.api.deps import client_ip
 from app.oauth.clients import AuthMethod, PresentedCredentials
 from app.oauth.errors import InvalidClient, InvalidRequest
 
@@ -35,12 +36,12 @@ def presented_credentials(
         client_id, client_secret = basic
         if form.get("client_id", client_id) != client_id:
             raise InvalidClient(used_basic=True)
-        return PresentedCredentials(client_id, client_secret, AuthMethod.BASIC)
+        return PresentedCredentials(client_id, client_secret, AuthMethod.BASIC, client_ip(request))
     client_id = form.get("client_id")
     client_secret = form.get("client_secret")
     if client_id is None or client_secret is None:
         return None
-    return PresentedCredentials(client_id, client_secret, AuthMethod.POST)
+    return PresentedCredentials(client_id, client_secret, AuthMethod.POST, client_ip(request))
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ everything, and OAuth2 access tokens, which open only what their scopes allow.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import RowMapping
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from app import clock
 from app.accounts.user_tokens import (
@@ -26,7 +27,10 @@ from app.api.bearer import bearer_token
 from app.api.errors import ApiError
 from app.oauth.errors import InsufficientScope
 from app.oauth.resource import validate_access_token
+from app.ratelimit import AuthRateLimits
 from app.services import Services
+
+log = logging.getLogger(__name__)
 
 # Shown in the OpenAPI docs (and the "Authorize" button of /docs) only: the token itself is
 # read by `app.api.bearer.bearer_token`.
@@ -62,6 +66,37 @@ class Principal:
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+def rate_limits(request: Request) -> AuthRateLimits:
+    """The app's brute-force limits (those the engine's client authentication uses too)."""
+    return services(request).rate_limits
+
+
+def client_ip(request: HTTPConnection) -> str:
+    """The client's address as uvicorn reports it: behind a proxy listed in
+    `FORWARDED_ALLOW_IPS`, with `--proxy-headers`, the one in `X-Forwarded-For`.
+
+    A request that carries `X-Forwarded-For` while its address is not in it came through a
+    proxy uvicorn does not trust: every client behind it would share the proxy's limits,
+    so that is said once in the log.
+    """
+    host = request.client.host if request.client else "unknown"
+    global _untrusted_proxy_seen
+    if not _untrusted_proxy_seen:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and host not in forwarded:
+            _untrusted_proxy_seen = True
+            log.warning(
+                "a request from %s carries X-Forwarded-For, which uvicorn ignores for that "
+                "address: if a proxy runs there, list it in FORWARDED_ALLOW_IPS, or every "
+                "client behind it shares its rate limits",
+                host,
+            )
+    return host
+
+
+_untrusted_proxy_seen = False
 
 
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:

@@ -5,13 +5,13 @@ gets the same answer here, and one it accepts by mistake gets a clear 400.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from app.clients.errors import InvalidClientMetadata
 from app.clients.uris import redirect_uri_problem, website_problem
 from app.oauth.scopes import KNOWN, format_scope, parse_scope
+from app.plain_text import refused_character
 
 # FitTrackee checks these keys, in this order, and names the missing ones in its message.
 EXPECTED_KEYS = ("client_name", "client_uri", "redirect_uris", "scope")
@@ -27,11 +27,6 @@ METADATA_MISSING = "OAuth2 client metadata missing"
 MISSING_KEYS = "OAuth2 client metadata missing keys: "
 INVALID_SCOPES = "OAuth2 client invalid scopes"
 INVALID = "OAuth2 client invalid "
-
-# C0/C1 controls and lone surrogates: PostgreSQL refuses NUL and unpaired surrogates cannot be
-# encoded, so they would fail at the database instead of here. Descriptions may keep newlines.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-CONTROL_BUT_NEWLINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +61,8 @@ def _name(value: Any) -> str:
     name = value.strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise _invalid("client_name", f"1 to {MAX_NAME_LENGTH} characters required")
-    if CONTROL.search(name):
-        raise _invalid("client_name", "control characters are not allowed")
+    if refused_character(name) is not None:
+        raise _invalid("client_name", "control or format characters are not allowed")
     return name
 
 
@@ -78,8 +73,8 @@ def _description(value: Any) -> str | None:
         raise _invalid("client_description", "a string is required")
     if len(value) > MAX_DESCRIPTION_LENGTH:
         raise _invalid("client_description", f"{MAX_DESCRIPTION_LENGTH} characters maximum")
-    if CONTROL_BUT_NEWLINES.search(value):
-        raise _invalid("client_description", "control characters are not allowed")
+    if refused_character(value, multiline=True) is not None:
+        raise _invalid("client_description", "control or format characters are not allowed")
     return value
 
 

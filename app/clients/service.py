@@ -99,10 +99,13 @@ async def delete_client(db: Database, user_id: int, pk: int) -> None:
 
 async def revoke_client_tokens(db: Database, user_id: int, pk: int) -> int:
     """Revoke every token issued to the user's client (RFC 7009 §2.1: access and refresh
-    tokens together); the ownership check and the update share one transaction."""
+    tokens together), and spend its unused authorization codes, which would otherwise still
+    buy new tokens; the ownership check and both updates share one transaction."""
+    now = clock.utcnow()
     async with db.transaction() as storage:
         if not await storage.clients.is_owned(user_id, pk):
             raise ClientNotFound
-        revoked = await storage.tokens.revoke_for_client(pk, clock.utcnow())
+        await storage.codes.spend_unused_for_client(pk, now)
+        revoked = await storage.tokens.revoke_for_client(pk, now)
     record_tokens_revoked("client_revoke", revoked)
     return revoked

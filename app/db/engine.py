@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from app.config import Settings
+from app.config import Settings, make_private, private_directory
 from app.db.direct import DirectLane
 from app.db.storage import Storage
 
@@ -20,8 +21,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
     """One engine per process; SQLite gets foreign keys, WAL and a busy timeout."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            private_sqlite_file(Path(url.database), settings.data_dir)
         engine = create_async_engine(
             url,
             pool_size=settings.db_pool_size,
@@ -44,6 +45,21 @@ def make_engine(settings: Settings) -> AsyncEngine:
         connect_args=connect_args,
         hide_parameters=True,
     )
+
+
+def private_sqlite_file(path: Path, data_dir: Path) -> None:
+    """The database file, made 0600 before SQLite opens it, in a folder made 0700 (the data
+    folder is tightened to it too; any other existing folder is left as it is): SQLite gives
+    its -wal and -shm files the database file's permissions, so they follow. A file made with
+    wider permissions before is tightened, its -wal and -shm with it."""
+    if not path.parent.exists() or path.parent.resolve() == data_dir.resolve():
+        private_directory(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                make_private(file, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

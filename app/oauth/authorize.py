@@ -75,11 +75,14 @@ class ReviewedRequest:
     redirect_uri: str
     scope: str
     state: str | None
+    issuer: str | None
 
     def denial_url(self) -> str:
-        """RFC 6749 §4.1.2.1: the user said no; `access_denied` and the state go back to the
-        validated redirect URI (and only there)."""
-        return with_query(self.redirect_uri, error=AccessDenied.error, state=self.state)
+        """RFC 6749 §4.1.2.1: the user said no; `access_denied`, the state and the issuer
+        (RFC 9207 §2) go back to the validated redirect URI (and only there)."""
+        return with_query(
+            self.redirect_uri, error=AccessDenied.error, state=self.state, iss=self.issuer
+        )
 
 
 class AuthorizationEndpoint:
@@ -87,16 +90,22 @@ class AuthorizationEndpoint:
         self._db = db
         self._settings = settings
 
-    async def review(self, request: AuthorizationRequest) -> ReviewedRequest:
+    async def review(
+        self, request: AuthorizationRequest, *, issuer: str | None = None
+    ) -> ReviewedRequest:
         """Every check `authorize` makes before asking for consent, for the consent page to
         run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
         shown to the user, never redirected to). One SELECT of the client."""
         self._checked_parameters(request)
         async with self._db.autocommit() as storage:
-            return await _reviewed(storage, request)
+            return await _reviewed(storage, request, self._issuer(issuer))
 
-    async def authorize(self, user_id: int, request: AuthorizationRequest) -> str:
-        """Issue a code for `user_id`'s approval; the redirect URL that carries it.
+    async def authorize(
+        self, user_id: int, request: AuthorizationRequest, *, issuer: str | None = None
+    ) -> str:
+        """Issue a code for `user_id`'s approval; the redirect URL that carries it, with the
+        state and `iss` (RFC 9207 §2: the client checks it against the issuer it expects, so
+        a code cannot be passed off as another server's).
 
         Checks, cheapest first: response type, PKCE parameters, then the client, its redirect
         URI and the scope, and last the user's consent. Costs one SELECT of the client and one
@@ -104,7 +113,7 @@ class AuthorizationEndpoint:
         """
         challenge = self._checked_parameters(request)
         async with self._db.hot() as storage:
-            reviewed = await _reviewed(storage, request)
+            reviewed = await _reviewed(storage, request, self._issuer(issuer))
             if not request.confirm:
                 raise AccessDenied()
             code = random_alphanumeric(CODE_LENGTH)
@@ -123,7 +132,14 @@ class AuthorizationEndpoint:
             )
             if not created:  # the client was deleted since `_reviewed` read it
                 raise InvalidRequest(INVALID_CLIENT_ID)
-        return with_query(reviewed.redirect_uri, code=code, state=request.state)
+        return with_query(
+            reviewed.redirect_uri, code=code, state=request.state, iss=reviewed.issuer
+        )
+
+    def _issuer(self, named: str | None) -> str | None:
+        """`ISSUER`, or the one the caller names: the issuer of the metadata document that
+        the request's client read (outside production, it may follow a trusted Host)."""
+        return named or self._settings.issuer.rstrip("/") or None
 
     def _checked_parameters(self, request: AuthorizationRequest) -> tuple[str, str] | None:
         """The checks that need no query: response type (§4.1.1), PKCE (RFC 7636 §4.4.1) and
@@ -141,7 +157,9 @@ class AuthorizationEndpoint:
         return challenge
 
 
-async def _reviewed(storage: Storage, request: AuthorizationRequest) -> ReviewedRequest:
+async def _reviewed(
+    storage: Storage, request: AuthorizationRequest, issuer: str | None
+) -> ReviewedRequest:
     """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3), on `storage`."""
     client = await storage.clients.by_client_id(request.client_id)
     if client is None:
@@ -155,6 +173,7 @@ async def _reviewed(storage: Storage, request: AuthorizationRequest) -> Reviewed
         redirect_uri=redirect_uri,
         scope=scope,
         state=request.state,
+        issuer=issuer,
     )
 
 

@@ -8,8 +8,10 @@ extracts what was presented (`app.api.client_credentials`); this module decides.
 from __future__ import annotations
 
 import hmac
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from app.db.engine import Database
 from app.oauth.errors import InvalidClient
@@ -37,11 +39,12 @@ class AuthMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PresentedCredentials:
-    """What the client sent, and how; not yet checked."""
+    """What the client sent, and how, and from which IP address; not yet checked."""
 
     client_id: str
     client_secret: str
     method: AuthMethod
+    ip: str = ""
 
     @property
     def used_basic(self) -> bool:
@@ -58,16 +61,31 @@ class AuthenticatedClient:
     redirect_uris: tuple[str, ...]
 
 
+class SecretAttempt(Protocol):
+    def succeeded(self) -> None: ...
+
+
+class BruteForceGuard(Protocol):
+    """Counts an attempt before its secret is checked, and refuses it (raising) past a limit
+    (RFC 6749 §2.3.1: protect client secrets against brute force). `app.ratelimit`'s."""
+
+    def client_attempt(
+        self, ip: str, client_id: str
+    ) -> AbstractAsyncContextManager[SecretAttempt]: ...
+
+
 class ClientAuthenticator:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, guard: BruteForceGuard | None = None) -> None:
         self._db = db
+        self._guard = guard
 
     async def authenticate(self, credentials: PresentedCredentials | None) -> AuthenticatedClient:
         """The client, or InvalidClient (401; with `WWW-Authenticate: Basic` when the client
         used the Authorization header, RFC 6749 §5.2).
 
         One autocommit SELECT by client_id; the secret is a SHA-256 hash compared in
-        constant time (`hmac.compare_digest`), never a slow password hash.
+        constant time (`hmac.compare_digest`), never a slow password hash. With a guard, the
+        attempt is counted before the check and the guard told when the secret matched.
         """
         if credentials is None:
             raise InvalidClient()
@@ -76,12 +94,20 @@ class ClientAuthenticator:
             len(credentials.client_secret) > MAX_CLIENT_SECRET
         ):
             raise InvalidClient(used_basic=used_basic)
+        if self._guard is None:
+            return await self._check(credentials)
+        async with self._guard.client_attempt(credentials.ip, credentials.client_id) as attempt:
+            client = await self._check(credentials)
+            attempt.succeeded()
+        return client
+
+    async def _check(self, credentials: PresentedCredentials) -> AuthenticatedClient:
         async with self._db.hot() as storage:
             row = await storage.clients.by_client_id(credentials.client_id)
         stored = row["client_secret_hash"] if row is not None else _NO_SUCH_CLIENT_HASH
         matches = hmac.compare_digest(hash_secret(credentials.client_secret), stored)
         if row is None or not matches:
-            raise InvalidClient(used_basic=used_basic)
+            raise InvalidClient(used_basic=credentials.used_basic)
         return AuthenticatedClient(
             pk=row["id"],
             client_id=row["client_id"],

@@ -1,23 +1,23 @@
-"""Brute-force limits: counters in memory or Redis (`limiter`), and the calls routers make
-around logins, registrations and client authentication (`guards`)."""
+"""Brute-force limits: the keys and policies (`guards`) over `limits`' counters in memory or
+Redis (`counters`, `memory`). Nothing here knows HTTP: a refusal is `RateLimited`, which the
+app's one error mapping (`app.api.errors`) turns into a 429."""
 
+from app.ratelimit.counters import Counters
 from app.ratelimit.guards import (
-    TOO_MANY_REQUESTS,
+    Attempt,
     AuthRateLimits,
+    Policy,
     RateLimited,
-    client_ip,
-    rate_limits,
+    Rule,
+    Surface,
 )
-from app.ratelimit.limiter import MemoryBackend, RateLimiter, Usage, Verdict
 
 __all__ = [
-    "TOO_MANY_REQUESTS",
+    "Attempt",
     "AuthRateLimits",
-    "MemoryBackend",
+    "Counters",
+    "Policy",
     "RateLimited",
-    "RateLimiter",
-    "Usage",
-    "Verdict",
-    "client_ip",
-    "rate_limits",
+    "Rule",
+    "Surface",
 ]

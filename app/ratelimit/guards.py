@@ -1,17 +1,33 @@
-"""Brute-force limits on the endpoints that check a secret, as calls a router makes.
+"""Brute-force limits on the endpoints that check a secret: the keys and the policies.
 
-What is counted (the keys):
-- `login-account:<hash of e-mail>` and `login-ip:<ip>`: failed logins only; a successful
-  login clears the account's count (never the IP's: an attacker's own good logins must not
-  buy more guesses);
-- `register-ip:<ip>`: every registration attempt that reaches the handler;
-- `client:<hash of client_id>`: failed client authentications at `/token`, `/revoke` and
-  `/introspect` (RFC 6749 §2.3.1 asks for protection against brute force on client secrets).
+Every attempt is counted *before* its secret is checked: it reserves a slot with an atomic
+`hit` on each key that applies, and a key that refuses ends the attempt with `RateLimited`
+(429) without any check. N parallel attempts on one key therefore check at most its limit,
+whatever N, on one worker or many sharing Redis.
 
-Only failures are counted for logins and clients, so legitimate traffic, however busy, is
-never throttled. Once a count reaches its limit, every attempt on that key is refused with
-429 and `Retry-After` (RFC 6585 §4) until the window closes, good credentials included:
-otherwise the limit would not stop guessing.
+The keys, for logins (identity: the e-mail) and client authentication (identity: client_id):
+- per (identity, IP): every attempt, cleared by a success. What is left is the failures since
+  the last success (and the attempts in flight): the guessing budget of one source. Once the
+  pair is trusted, clients get a higher ceiling (`trusted_failures`): each request of a busy
+  client holds a slot until its check ends, and many may be in flight at once.
+- trusted (identity, IP): a marker set by a success, kept `trusted.window` seconds. A trusted
+  pair skips the shared keys below, so whoever logged in (or a client that authenticated)
+  from an address before is never refused because of failures from elsewhere, and a busy
+  client or an office behind one NAT never drains them.
+- per IP (untrusted pairs only): one source trying many accounts or invented client_ids.
+- per identity, all IPs (logins only, untrusted pairs only): distributed guessing on one
+  account, with a short window, so the owner on a brand-new address waits at most that long
+  once the guessing stops.
+Registrations count every attempt per IP.
+
+An untrusted attempt reserves per IP, then per (identity, IP), then per identity: what a source
+is refused on its own keys never reaches the identity's shared budget, so one address alone
+cannot lock an account for everyone (it takes `per_identity.limit / failures.limit` of them).
+
+Memory stays bounded without ever resetting an active limit: (identity, IP) and identity keys
+are created only after that IP's reservation succeeded, so one IP (IPv6: one /64) creates at
+most twice its per-IP limit of keys per window, and markers come only from successes. Every
+key expires when its window closes.
 """
 
 from __future__ import annotations
@@ -19,199 +35,215 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from starlette.requests import Request
+from limits import RateLimitItem, RateLimitItemPerSecond
 
-from app.accounts.service import AccountError
-from app.api.errors import ApiError
 from app.config import Settings
-from app.oauth.errors import InvalidClient
 from app.observability.metrics import record_rate_limited
-from app.ratelimit.limiter import MemoryBackend, RateLimiter, Verdict
-from app.ratelimit.redis_backend import RedisBackend
-
-TOO_MANY_REQUESTS = "too many requests, retry later"
+from app.ratelimit.counters import Counters, StoreDown
 
 
-class RateLimited(ApiError):
-    """429 `{"status": "error", "message": "too many requests, retry later"}`."""
+class Surface(StrEnum):
+    """Which error shape a refusal takes: FitTrackee's (`{"status", "message"}`) on the
+    account endpoints, RFC 6749's (`{"error", ...}`) on the OAuth2 ones."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(TOO_MANY_REQUESTS, 429, headers={"Retry-After": str(retry_after)})
+    ACCOUNT = "account"
+    OAUTH = "oauth"
+
+
+class RateLimited(Exception):
+    """A key refused the attempt: answer 429 with `Retry-After` (RFC 6585 §4)."""
+
+    def __init__(self, retry_after: int, rule: str, surface: Surface) -> None:
+        super().__init__(f"rate limited by {rule}: retry after {retry_after}s")
         self.retry_after = retry_after
+        self.rule = rule
+        self.surface = surface
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """At most `limit` events per `window` seconds; `name` labels the 429 metric."""
+    """At most `limit` hits per `window` seconds; `name` labels the key and the 429 metric."""
 
     name: str
     limit: int
     window: int
+    item: RateLimitItem = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.window < 1:
             raise ValueError(f"rate limit {self.name}: limit and window must be at least 1")
+        item = RateLimitItemPerSecond(self.limit, self.window, namespace=self.name)
+        object.__setattr__(self, "item", item)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The keys of one kind of secret (see the module docstring)."""
+
+    surface: Surface
+    failures: Rule  # per (identity, IP), before a success from there
+    trusted_failures: Rule  # per (identity, IP), once trusted
+    trusted: Rule  # the marker: limit 1, window = how long trust lasts
+    per_ip: Rule
+    per_identity: Rule | None = None
+
+
+class Attempt:
+    """One attempt at a secret, its slots reserved. The caller says `succeeded()` once the
+    secret matched; anything else leaves the attempt counted as a failure."""
+
+    __slots__ = ("ok",)
+
+    def __init__(self) -> None:
+        self.ok = False
+
+    def succeeded(self) -> None:
+        self.ok = True
 
 
 class AuthRateLimits:
-    """The four limits of issue 6, over one `RateLimiter` (None: limits turned off)."""
+    """The limits of logins, client authentication and registrations (None: turned off)."""
 
     def __init__(
         self,
-        limiter: RateLimiter | None,
+        counters: Counters | None,
         *,
-        login_per_account: Rule,
-        login_per_ip: Rule,
-        registrations_per_ip: Rule,
-        client_failures: Rule,
+        login: Policy,
+        client: Policy,
+        registrations: Rule,
     ) -> None:
-        self.limiter = limiter
-        self.login_per_account = login_per_account
-        self.login_per_ip = login_per_ip
-        self.registrations_per_ip = registrations_per_ip
-        self.client_failures = client_failures
+        self.counters = counters
+        self.login = login
+        self.client = client
+        self.registrations = registrations
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthRateLimits:
         """Redis when `REDIS_URL` is set (shared by every worker and replica), else memory."""
-        limiter = None
-        if rate_limits_enabled(settings):
+        counters = None
+        if settings.rate_limits_on:
             if settings.redis_url:
-                limiter = RateLimiter(RedisBackend.from_url(settings.redis_url))
+                counters = Counters.in_redis(settings.redis_url, settings.redis_key_prefix)
             else:
-                limiter = RateLimiter(MemoryBackend())
+                counters = Counters.in_memory()
+        login_window = settings.rate_limit_login_window
+        client_window = settings.rate_limit_client_window
+        login_failures = Rule("login-account-ip", settings.rate_limit_login_failures, login_window)
         return cls(
-            limiter,
-            login_per_account=Rule(
-                "login-account",
-                settings.rate_limit_login_per_account,
-                settings.rate_limit_login_window,
+            counters,
+            login=Policy(
+                surface=Surface.ACCOUNT,
+                failures=login_failures,
+                trusted_failures=login_failures,
+                trusted=Rule("login-trusted", 1, settings.rate_limit_trusted_for),
+                per_ip=Rule("login-ip", settings.rate_limit_login_per_ip, login_window),
+                per_identity=Rule(
+                    "login-account",
+                    settings.rate_limit_login_per_account,
+                    settings.rate_limit_login_account_window,
+                ),
             ),
-            login_per_ip=Rule(
-                "login-ip", settings.rate_limit_login_per_ip, settings.rate_limit_login_window
+            client=Policy(
+                surface=Surface.OAUTH,
+                failures=Rule("client-id-ip", settings.rate_limit_client_failures, client_window),
+                trusted_failures=Rule(
+                    "client-id-ip-trusted",
+                    settings.rate_limit_client_trusted_failures,
+                    client_window,
+                ),
+                trusted=Rule("client-trusted", 1, settings.rate_limit_trusted_for),
+                per_ip=Rule("client-ip", settings.rate_limit_client_per_ip, client_window),
             ),
-            registrations_per_ip=Rule(
+            registrations=Rule(
                 "register-ip",
                 settings.rate_limit_registrations_per_ip,
                 settings.rate_limit_registration_window,
-            ),
-            client_failures=Rule(
-                "client",
-                settings.rate_limit_client_failures,
-                settings.rate_limit_client_window,
             ),
         )
 
     @property
     def enabled(self) -> bool:
-        return self.limiter is not None
+        return self.counters is not None
 
     async def close(self) -> None:
-        if self.limiter is not None:
-            await self.limiter.close()
+        if self.counters is not None:
+            await self.counters.close()
 
-    # --- logins (POST /api/auth/login) ---
+    def login_attempt(self, ip: str, email: str) -> AbstractAsyncContextManager[Attempt]:
+        """`POST /api/auth/login`: reserve, then the caller checks the password."""
+        return self._attempt(self.login, ip_key(ip), account_key(email))
 
-    async def guard_login(self, ip: str, email: str) -> None:
-        """Before checking the password: 429 once the account or the IP has too many failures."""
-        if self.limiter is None:
-            return
-        await self._refuse_if_over(
-            (self.login_per_account, account_key(email)), (self.login_per_ip, ip_key(ip))
-        )
-
-    async def record_login_failure(self, ip: str, email: str) -> None:
-        if self.limiter is None:
-            return
-        rule = self.login_per_account
-        await self.limiter.hit(f"{rule.name}:{account_key(email)}", rule.limit, rule.window)
-        rule = self.login_per_ip
-        await self.limiter.hit(f"{rule.name}:{ip_key(ip)}", rule.limit, rule.window)
-
-    async def record_login_success(self, email: str) -> None:
-        if self.limiter is None:
-            return
-        await self.limiter.reset(f"{self.login_per_account.name}:{account_key(email)}")
-
-    @asynccontextmanager
-    async def login_attempt(self, ip: str, email: str) -> AsyncIterator[None]:
-        """Guard, then count a 401 `AccountError` as a failure, or clear the account's count."""
-        await self.guard_login(ip, email)
-        try:
-            yield
-        except AccountError as exc:
-            if exc.status_code == 401:
-                await self.record_login_failure(ip, email)
-            raise
-        await self.record_login_success(email)
-
-    # --- registrations (POST /api/auth/register) ---
+    def client_attempt(self, ip: str, client_id: str) -> AbstractAsyncContextManager[Attempt]:
+        """`/token`, `/revoke`, `/introspect`: reserve, then the client secret is checked
+        (RFC 6749 §2.3.1 asks for protection against brute force on it)."""
+        return self._attempt(self.client, ip_key(ip), client_key(client_id))
 
     async def guard_registration(self, ip: str) -> None:
-        """Counts this registration attempt; 429 past the IP's limit."""
-        if self.limiter is None:
+        """Counts this registration attempt; RateLimited past the IP's limit."""
+        if self.counters is None:
             return
-        rule = self.registrations_per_ip
-        verdict = await self.limiter.hit(f"{rule.name}:{ip_key(ip)}", rule.limit, rule.window)
-        if not verdict.allowed:
-            raise _refusal(rule, verdict)
-
-    # --- client authentication (POST /api/oauth/token, /revoke, /introspect) ---
-
-    async def guard_client(self, client_id: str) -> None:
-        """Before checking the client secret: 429 once `client_id` has too many failures."""
-        if self.limiter is None:
+        try:
+            await self._take(self.registrations, Surface.ACCOUNT, ip_key(ip))
+        except StoreDown:
             return
-        await self._refuse_if_over((self.client_failures, client_key(client_id)))
-
-    async def record_client_failure(self, client_id: str) -> None:
-        if self.limiter is None:
-            return
-        rule = self.client_failures
-        await self.limiter.hit(f"{rule.name}:{client_key(client_id)}", rule.limit, rule.window)
 
     @asynccontextmanager
-    async def client_attempt(self, client_id: str) -> AsyncIterator[None]:
-        """Guard, then count an `InvalidClient` (RFC 6749 §5.2) raised inside as a failure."""
-        await self.guard_client(client_id)
+    async def _attempt(self, policy: Policy, ip: str, identity: str) -> AsyncIterator[Attempt]:
+        attempt = Attempt()
+        if self.counters is None:
+            yield attempt
+            return
         try:
-            yield
-        except InvalidClient:
-            await self.record_client_failure(client_id)
-            raise
+            trusted = await self._reserve(policy, ip, identity)
+        except StoreDown:
+            yield attempt
+            return
+        try:
+            yield attempt
+        finally:
+            if attempt.ok:
+                await self._succeeded(policy, ip, identity, trusted)
 
-    async def _refuse_if_over(self, *checks: tuple[Rule, str]) -> None:
-        assert self.limiter is not None
-        for rule, subject in checks:
-            verdict = await self.limiter.check(f"{rule.name}:{subject}", rule.limit)
-            if not verdict.allowed:
-                raise _refusal(rule, verdict)
+    async def _reserve(self, policy: Policy, ip: str, identity: str) -> bool:
+        """Take a slot on every key that applies; whether the pair was trusted.
 
+        Per IP first, so that no key is made for an IP past its limit; then the pair, so that
+        what one source is refused there does not use up the identity's shared budget.
+        """
+        assert self.counters is not None
+        trusted = await self.counters.is_marked(policy.trusted.item, identity, ip)
+        if trusted:
+            await self._take(policy.trusted_failures, policy.surface, identity, ip)
+            return True
+        await self._take(policy.per_ip, policy.surface, ip)
+        await self._take(policy.failures, policy.surface, identity, ip)
+        if policy.per_identity is not None:
+            await self._take(policy.per_identity, policy.surface, identity)
+        return False
 
-def _refusal(rule: Rule, verdict: Verdict) -> RateLimited:
-    record_rate_limited(rule.name)
-    return RateLimited(max(1, verdict.retry_after))
+    async def _succeeded(self, policy: Policy, ip: str, identity: str, trusted: bool) -> None:
+        """The secret matched: the pair's failures are forgotten, and the pair trusted."""
+        assert self.counters is not None
+        try:
+            if trusted:
+                await self.counters.clear(policy.trusted_failures.item, identity, ip)
+            else:
+                await self.counters.clear(policy.failures.item, identity, ip)
+                await self.counters.mark(policy.trusted.item, identity, ip)
+        except StoreDown:
+            pass
 
-
-def rate_limits_enabled(settings: Settings) -> bool:
-    """`RATE_LIMITS_ENABLED` when set; unset, on everywhere but `APP_ENV=test`."""
-    if settings.rate_limits_enabled is None:
-        return settings.app_env != "test"
-    return settings.rate_limits_enabled
-
-
-def rate_limits(request: Request) -> AuthRateLimits:
-    """The app's limits (FastAPI dependency or plain call); off when the app has none."""
-    limits = getattr(request.app.state, "rate_limits", None)
-    return limits if limits is not None else DISABLED
-
-
-def client_ip(request: Request) -> str:
-    """The peer address; behind a proxy, uvicorn's `--proxy-headers` puts the client's here."""
-    return request.client.host if request.client else "unknown"
+    async def _take(self, rule: Rule, surface: Surface, *key: str) -> None:
+        assert self.counters is not None
+        if await self.counters.reserve(rule.item, *key):
+            return
+        retry_after = await self.counters.retry_after(rule.item, *key)
+        record_rate_limited(rule.name)
+        raise RateLimited(retry_after, rule.name, surface)
 
 
 def ip_key(ip: str) -> str:
@@ -238,9 +270,3 @@ def client_key(client_id: str) -> str:
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-_OFF = Rule("off", 1, 1)
-DISABLED = AuthRateLimits(
-    None, login_per_account=_OFF, login_per_ip=_OFF, registrations_per_ip=_OFF, client_failures=_OFF
-)

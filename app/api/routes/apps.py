@@ -27,7 +27,7 @@ from app.api.deps import (
 )
 from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
-from app.api.responses import JSON
+from app.api.responses import JSON, NO_STORE
 from app.api.schemas.apps import (
     PAGE_DESCRIPTION,
     AppListResponse,
@@ -188,7 +188,8 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
     metadata = parse_client_metadata(body)
     created = await register_client(services(request).db, principal.user_id, metadata)
     client = client_json(created.client, created.client_secret)
-    return JSON({"data": {"client": client}, "status": "created"}, 201)
+    # The only answer that holds the client_secret in clear: never cached.
+    return JSON({"data": {"client": client}, "status": "created"}, 201, NO_STORE)
 
 
 @router.get(

@@ -14,14 +14,16 @@ from app.api.deps import (
     INVALID,
     NO_TOKEN,
     Principal,
+    client_ip,
     documented_bearer,
     first_party_user,
+    rate_limits,
     require_scope,
     scoped_principal,
     services,
 )
 from app.api.direct_routes import direct
-from app.api.responses import JSON
+from app.api.responses import JSON, NO_STORE
 from app.api.schemas.auth import (
     LoginRequest,
     LoginResponse,
@@ -34,7 +36,6 @@ from app.api.schemas.auth import (
     profile_json,
 )
 from app.api.schemas.common import error_responses
-from app.ratelimit import client_ip, rate_limits
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
@@ -47,6 +48,7 @@ USER_TOKEN_401 = [NO_TOKEN, EXPIRED, INVALID]
     responses=error_responses(
         400,
         413,
+        429,
         503,
         examples={
             400: [
@@ -65,7 +67,8 @@ async def register(body: RegisterRequest, request: Request) -> Response:
     """Creates the account; the user can log in straight away (no e-mail confirmation).
 
     Usernames and e-mails are unique regardless of case. Validation failures are listed
-    one per line in `message`, as FitTrackee does.
+    one per line in `message`, as FitTrackee does. Attempts are counted per client IP
+    (429 with `Retry-After` past the limit).
     """
     await rate_limits(request).guard_registration(client_ip(request))
     await services(request).accounts.register(
@@ -80,14 +83,22 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 @router.post(
     "/login",
     response_model=LoginResponse,
-    responses=error_responses(400, 401, 413, 503, examples={401: [INVALID_CREDENTIALS]}),
+    responses=error_responses(400, 401, 413, 429, 503, examples={401: [INVALID_CREDENTIALS]}),
     summary="Log in: returns the user's auth token (HS256 JWT)",
 )
 async def login(body: LoginRequest, request: Request) -> Response:
-    """The same 401 `invalid credentials` for an unknown e-mail and a wrong password."""
-    async with rate_limits(request).login_attempt(client_ip(request), body.email):
+    """The same 401 `invalid credentials` for an unknown e-mail and a wrong password.
+
+    Each attempt is counted before the password is checked: past a limit (per account and
+    IP, per IP, per account) the answer is 429 with `Retry-After`, and nothing is checked.
+    """
+    async with rate_limits(request).login_attempt(client_ip(request), body.email) as attempt:
         token = await services(request).accounts.login(email=body.email, password=body.password)
-    return JSON({"auth_token": token, "message": "successfully logged in", "status": "success"})
+        attempt.succeeded()
+    return JSON(
+        {"auth_token": token, "message": "successfully logged in", "status": "success"},
+        headers=NO_STORE,
+    )
 
 
 @router.post(

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app.api.deps import services
 from app.api.forms import FormError, single_valued
-from app.api.routes.discovery import AUTHORIZATION_PAGE
+from app.api.routes.discovery import AUTHORIZATION_PAGE, issuer_of
 from app.consent.assets import PREFIX, asset
 from app.consent.pages import consent_page, error_page
 from app.oauth.authorize import AuthorizationRequest
@@ -83,8 +83,10 @@ async def consent(request: Request) -> Response:
     here if needed, then approves or denies (see `app/consent/static/consent.js`)."""
     try:
         fields = authorization_fields(request)
-        reviewed = await services(request).oauth.authorization.review(
-            AuthorizationRequest.from_params(fields, confirm=False)
+        svc = services(request)
+        reviewed = await svc.oauth.authorization.review(
+            AuthorizationRequest.from_params(fields, confirm=False),
+            issuer=issuer_of(svc.settings, request),
         )
     except OAuthError as exc:
         return _page(error_page(exc.description or exc.error, exc.error), 400)

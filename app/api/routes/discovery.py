@@ -28,14 +28,32 @@ DOCS_PATH = "/docs"
 # RFC 6749 §2.3.1: the secret in HTTP Basic or in the form, at every endpoint that
 # authenticates clients.
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-# Metadata changes only with a deployment: clients may keep it for an hour.
+# Metadata with ISSUER changes only with a deployment: clients may keep it for an hour. One
+# built from a request's Host is kept by no one.
 CACHE_CONTROL = {"Cache-Control": "public, max-age=3600"}
+HOST_DERIVED = {"Cache-Control": "no-store", "Vary": "Host"}
 
 
 def issuer_of(settings: Settings, request: Request) -> str:
-    """`ISSUER` when set, else this request's base URL (RFC 8414 §2: https URL, no query or
-    fragment; without a trailing slash, so endpoint URLs are issuer + path)."""
-    return (settings.issuer or str(request.base_url)).rstrip("/")
+    """The issuer (RFC 8414 §2: a URL without query or fragment; without a trailing slash,
+    so endpoint URLs are issuer + path), the same in the metadata and in every authorization
+    response's `iss` (RFC 9207).
+
+    `ISSUER` when set, as it must be in production. Otherwise (development) this request's
+    scheme and Host when the Host is one of `ISSUER_HOSTS` (by default the loopback names and
+    HOST:PORT), else the first of those: never a Host the client chose.
+    """
+    if settings.issuer:
+        return settings.issuer.rstrip("/")
+    trusted = settings.issuer_host_list
+    host = request.headers.get("host", "").lower()
+    name = host if host.endswith("]") else host.rpartition(":")[0] or host
+    chosen = host if host in trusted or name in trusted else trusted[0]
+    return f"{request.url.scheme}://{chosen}"
+
+
+def _cache_control(settings: Settings) -> dict[str, str]:
+    return CACHE_CONTROL if settings.issuer else HOST_DERIVED
 
 
 def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
@@ -56,6 +74,8 @@ def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "service_documentation": issuer + DOCS_PATH,
+        # RFC 9207 §3: every authorization response names its issuer (mix-up defence).
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
@@ -67,10 +87,11 @@ def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
 )
 async def authorization_server_metadata(request: Request) -> Response:
     """Where to send users to approve an app, where to exchange codes and refresh, revoke
-    and introspect tokens, and what this server supports. Set `ISSUER` in production: it is
-    then the same whatever `Host` a request carries."""
+    and introspect tokens, and what this server supports. The issuer is `ISSUER` (required
+    in production), whatever `Host` a request carries."""
     settings = services(request).settings
-    return JSON(metadata(settings, issuer_of(settings, request)), headers=CACHE_CONTROL)
+    issuer = issuer_of(settings, request)
+    return JSON(metadata(settings, issuer), headers=_cache_control(settings))
 
 
 @router.get(
@@ -87,4 +108,4 @@ async def authorization_server_metadata_for_path(issuer_path: str, request: Requ
     path = issuer.split("://", 1)[-1].partition("/")[2]
     if not path or issuer_path.strip("/") != path.strip("/"):
         return message("not found", 404, "not found")
-    return JSON(metadata(settings, issuer), headers=CACHE_CONTROL)
+    return JSON(metadata(settings, issuer), headers=_cache_control(settings))

@@ -16,6 +16,7 @@ from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.forms import FormError, read_form
 from app.api.responses import JSON, NO_STORE
+from app.api.routes.discovery import issuer_of
 from app.api.schemas.common import ErrorMessage
 from app.api.schemas.oauth import (
     OAUTH_ERRORS,
@@ -33,7 +34,6 @@ from app.api.schemas.oauth import (
 from app.oauth.authorize import AuthorizationRequest
 from app.oauth.clients import PresentedCredentials
 from app.oauth.errors import InvalidRequest, OAuthError
-from app.ratelimit import rate_limits
 
 T = TypeVar("T")
 
@@ -61,8 +61,9 @@ router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
 )
 @direct
 async def authorize(request: Request) -> Response:
-    """Errors come in FitTrackee's shape (`status`, `message`), which the first-party client
-    shows; an OAuth2 refusal also carries its RFC 6749 `error` code and `error_description`."""
+    """The URL carries `code`, `state` and `iss`, the issuer (RFC 9207). Errors come in
+    FitTrackee's shape (`status`, `message`), which the first-party client shows; an OAuth2
+    refusal also carries its RFC 6749 `error` code and `error_description`."""
     principal = await first_party_principal(request)
     try:
         form = await read_form(request)
@@ -72,11 +73,14 @@ async def authorize(request: Request) -> Response:
         raise ApiError(INVALID_PAYLOAD)
     confirm = form.get("confirm", "").lower() == "true"
     approval = AuthorizationRequest.from_params(form, confirm=confirm)
+    svc = services(request)
+    issuer = issuer_of(svc.settings, request)
     try:
-        url = await services(request).oauth.authorization.authorize(principal.user_id, approval)
+        url = await svc.oauth.authorization.authorize(principal.user_id, approval, issuer=issuer)
     except OAuthError as exc:
         return _authorize_refusal(exc)
-    return JSON({"redirect_url": url, "status": "success"})
+    # The URL carries the code: no cache may keep it (RFC 6749 §10.5).
+    return JSON({"redirect_url": url, "status": "success"}, headers=NO_STORE)
 
 
 def _authorize_refusal(error: OAuthError) -> JSON:
@@ -91,17 +95,14 @@ ClientCall = Callable[[PresentedCredentials | None, Mapping[str, str]], Awaitabl
 
 async def _client_request(request: Request, call: ClientCall[T]) -> T:
     """The shared part of /token, /revoke and /introspect: read the form, take the client's
-    credentials (RFC 6749 §2.3.1) and run the endpoint, counting failed client
-    authentications per client_id (a client past its limit gets 429 before any check)."""
+    credentials (RFC 6749 §2.3.1) and run the endpoint. The engine authenticates the client,
+    counting the attempt before it checks the secret (`app.ratelimit`: past a limit, 429
+    and no check)."""
     try:
         form = await read_form(request)
     except FormError as exc:
         raise InvalidRequest(str(exc)) from None
-    credentials = presented_credentials(request, form)
-    if credentials is None:
-        return await call(None, form)
-    async with rate_limits(request).client_attempt(credentials.client_id):
-        return await call(credentials, form)
+    return await call(presented_credentials(request, form), form)
 
 
 @router.post(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy.engine import RowMapping
 
 from app.api.formats import http_date
+from app.plain_text import check_multiline, check_single_line
+
+# Text fields refuse control and format characters (`app.plain_text`): 400 `invalid payload`.
+# Passwords are not text anyone reads, and are only ever hashed: they are left as sent.
+Line = Annotated[str, AfterValidator(check_single_line)]
+Lines = Annotated[str, AfterValidator(check_multiline)]
 
 # Field limits here only stop absurd inputs early (400 `invalid payload`); the rules with
 # FitTrackee's messages live in `app.accounts.service.registration_problems`.
@@ -29,10 +35,10 @@ class RegisterRequest(BaseModel):
         }
     )
 
-    username: str = Field(
+    username: Line = Field(
         max_length=1000, description='3 to 30 characters: letters, digits and "_"'
     )
-    email: str = Field(max_length=1000, description="A valid e-mail address, unique")
+    email: Line = Field(max_length=1000, description="A valid e-mail address, unique")
     password: str = Field(max_length=4096, description="8 to 1024 characters")
     accepted_policy: StrictBool = Field(description="Must be `true` to register")
 
@@ -42,17 +48,17 @@ class LoginRequest(BaseModel):
         json_schema_extra={"examples": [{"email": "alice@example.com", "password": "CapPassw0rd!"}]}
     )
 
-    email: str = Field(max_length=1000)
+    email: Line = Field(max_length=1000)
     password: str = Field(max_length=4096)
 
 
 class ProfileEditRequest(BaseModel):
     """FitTrackee's editable profile fields; a field left out keeps its value."""
 
-    first_name: str | None = Field(default=None, max_length=80)
-    last_name: str | None = Field(default=None, max_length=80)
-    bio: str | None = Field(default=None, max_length=200)
-    location: str | None = Field(default=None, max_length=80)
+    first_name: Line | None = Field(default=None, max_length=80)
+    last_name: Line | None = Field(default=None, max_length=80)
+    bio: Lines | None = Field(default=None, max_length=200)
+    location: Line | None = Field(default=None, max_length=80)
 
 
 class StatusOnly(BaseModel):

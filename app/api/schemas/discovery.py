@@ -20,3 +20,4 @@ class AuthorizationServerMetadata(BaseModel):
     revocation_endpoint_auth_methods_supported: list[str]
     introspection_endpoint_auth_methods_supported: list[str]
     service_documentation: str
+    authorization_response_iss_parameter_supported: bool

@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.errors import TOO_MANY_ATTEMPTS
 from app.api.forms import MULTIPART, URLENCODED
-from app.api.schemas.common import ErrorMessage, OAuthErrorBody
+from app.api.schemas.common import RETRY_AFTER, ErrorMessage, OAuthErrorBody
 
 
 class AuthorizeForm(BaseModel):
@@ -150,7 +151,25 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": OAuthErrorBody,
         "description": "invalid_client; with `WWW-Authenticate: Basic` when HTTP Basic was used",
     },
-    405: {"model": ErrorMessage, "description": "Method not allowed (POST only)"},
-    413: {"model": ErrorMessage, "description": "Request body too large"},
-    503: {"model": ErrorMessage, "description": "Database unavailable"},
+    405: {
+        "model": OAuthErrorBody,
+        "description": "invalid_request: method not allowed (POST only)",
+    },
+    413: {"model": OAuthErrorBody, "description": "invalid_request: request body too large"},
+    429: {
+        "model": OAuthErrorBody,
+        "description": "temporarily_unavailable: too many client authentications from this "
+        "IP (per client_id, or per IP for client_ids not yet authenticated from it); no "
+        "secret was checked",
+        "headers": RETRY_AFTER,
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": "temporarily_unavailable",
+                    "error_description": TOO_MANY_ATTEMPTS,
+                }
+            }
+        },
+    },
+    503: {"model": OAuthErrorBody, "description": "temporarily_unavailable: database unavailable"},
 }

@@ -110,3 +110,13 @@ class CodeRepository(Repository):
             REDEEM, {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now}
         )
         return result.mappings().first()
+
+    async def spend_unused_for_client(self, client_pk: int, now: datetime) -> int:
+        """Mark every unused code of a client used (not deleted: a later presentation is
+        then a replay, refused as `invalid_grant`); how many."""
+        result = await self.conn.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.client_id == client_pk, AuthorizationCode.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount
