@@ -20,8 +20,10 @@ from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
 from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
+from app.api.routes.discovery import AUTHORIZATION_PAGE, TOKEN_PATH
 from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
+from app.consent.scope_words import catalogue_words
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
 from app.ratelimit import AuthRateLimits
@@ -145,8 +147,31 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        _document_oauth2(schema, catalogue_words(app.state.services.scopes))
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _document_oauth2(schema: dict[str, Any], scopes: dict[str, str]) -> None:
+    """The `oauth2` scheme (RFC 6749 §4.1, code flow) with the instance's scopes in plain
+    words, offered beside `bearerAuth` wherever an access token with a scope is accepted."""
+    flow = {
+        "authorizationUrl": AUTHORIZATION_PAGE,
+        "tokenUrl": TOKEN_PATH,
+        "refreshUrl": TOKEN_PATH,
+        "scopes": scopes,
+    }
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["oauth2"] = {
+        "type": "oauth2",
+        "description": "An app's access token, from the authorization code flow.",
+        "flows": {"authorizationCode": flow},
+    }
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            security = operation.get("security", [])
+            scoped = [entry["bearerAuth"] for entry in security if entry.get("bearerAuth")]
+            security.extend({"oauth2": needed} for needed in scoped)
 
 
 def _jsonable(entry: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
+from app.clients.metadata import RegistrationRules
 from app.config import Settings
 from app.db.engine import Database, make_engine
+from app.oauth.scopes import ScopeCatalogue
 from app.oauth.server import OAuthServer
 
 
@@ -18,6 +20,8 @@ class Services:
     db: Database
     user_tokens: UserTokenCodec
     accounts: Accounts
+    scopes: ScopeCatalogue
+    client_rules: RegistrationRules
     oauth: OAuthServer
 
     @classmethod
@@ -25,10 +29,13 @@ class Services:
         db = Database(make_engine(settings), settings)
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
+        scopes = ScopeCatalogue.for_version(settings.fittrackee_version)
         return cls(
             settings=settings,
             db=db,
             user_tokens=codec,
             accounts=Accounts(db, hasher, codec),
-            oauth=OAuthServer(db, settings),
+            scopes=scopes,
+            client_rules=RegistrationRules.from_settings(settings, scopes),
+            oauth=OAuthServer(db, settings, scopes),
         )

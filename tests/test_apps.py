@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import clock
 from app.api.formats import long_http_date
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
-from app.oauth.scopes import SCOPES
+from app.oauth.scopes import FITTRACKEE_SCOPES
 from app.oauth.secrets import hash_secret, random_alphanumeric
 from tests.helpers import app_payload, bearer, create_app, user_token
 
@@ -34,7 +34,7 @@ ISSUED_AT = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (January|February|March|April|May|June|July|"
     r"August|September|October|November|December) \d{4} \d{2}:\d{2}:\d{2} GMT$"
 )
-ALL_SCOPES = " ".join(SCOPES)
+ALL_SCOPES = " ".join(scope for scope, _ in FITTRACKEE_SCOPES)
 
 
 # --- database set-up and inspection (tests may build SQL; the app may not) -------------------
