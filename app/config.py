@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ConfigurationError(f"FITTRACKEE_API_VERSION={value!r}: {exc}") from None
         return value.strip()
+
+    @field_validator("privacy_policy_date")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("oauth2_extra_redirect_schemes")
     @classmethod

@@ -19,7 +19,16 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
-from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
+from app.api.routes import (
+    apps,
+    auth,
+    consent,
+    discovery,
+    health,
+    instance_config,
+    metrics,
+    oauth,
+)
 from app.api.routes.discovery import AUTHORIZATION_PAGE, TOKEN_PATH
 from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
@@ -49,7 +58,10 @@ TAGS = [
         "name": "oauth2",
         "description": "Authorize, token, revoke, introspect (RFC 6749, 7009, 7662).",
     },
-    {"name": "operations", "description": "Health, metrics, discovery."},
+    {
+        "name": "operations",
+        "description": "Health, metrics, discovery, the instance's configuration.",
+    },
 ]
 
 
@@ -102,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.rate_limits = rate_limits
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health, discovery, consent):
+    for module in (auth, apps, oauth, health, discovery, instance_config, consent):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
