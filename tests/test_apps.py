@@ -385,6 +385,20 @@ async def test_deleted_apps_tokens_stop_working(client, app):
     assert (await client.get("/api/auth/profile", headers=bearer(access))).status_code == 401
 
 
+async def test_a_deleted_apps_id_is_never_given_again(client):
+    """On SQLite too (AUTOINCREMENT): deleting the newest app must not free its id, or a
+    stale `/apps/<id>/by_id` (or a log line naming it) would point at the next app."""
+    token = await user_token(client)
+    first = await create_app(client, token)
+    doomed = await create_app(client, token)
+    await client.delete(f"/api/oauth/apps/{doomed['id']}", headers=bearer(token))
+    successor = await create_app(client, token, client_name="Successor")
+
+    assert first["id"] < doomed["id"] < successor["id"]
+    stale = await client.get(f"/api/oauth/apps/{doomed['id']}/by_id", headers=bearer(token))
+    assert stale.status_code == 404
+
+
 @pytest.mark.parametrize("raw_id", ["abc", "999999", "0", "99999999999", "1.5"])
 async def test_delete_unknown_or_not_an_integer_is_json_404(client, app, raw_id):
     token = await user_token(client)
