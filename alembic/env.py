@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from logging.config import fileConfig
 
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 from app.db.engine import make_engine
 from app.db.models import Base
 
@@ -20,7 +21,13 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return config.attributes.get("database_url") or Settings().database_url
+    """The app's database; settings the service cannot start with stop here in one line."""
+    if config.attributes.get("database_url"):
+        return config.attributes["database_url"]
+    try:
+        return Settings().database_url
+    except ConfigurationError as exc:
+        sys.exit(f"fittrackee-oauth2: {exc}")
 
 
 def run_sync(connection: Connection) -> None:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import secrets
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.oauth.scopes import Version, parse_version
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,12 @@ MIN_SECRET_KEY = 32
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 SECRET_KEY_FILE = "secret_key"
+URI_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*\Z")
+# Schemes that would let a "redirect" run script or read local data in the user's browser, or
+# that have rules of their own (http only on loopback): never a private-use scheme.
+FORBIDDEN_REDIRECT_SCHEMES = frozenset(
+    {"http", "https", "javascript", "vbscript", "data", "file", "blob", "about", "filesystem"}
+)
 
 
 class ConfigurationError(Exception):
@@ -161,6 +171,76 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True  # GET /metrics and the request metrics
     prometheus_multiproc_dir: str = ""  # several workers: an empty directory they share
 
+    # --- FitTrackee compatibility (issue 11) ---
+    fittrackee_api_version: str = Field(
+        "1.3.6",
+        description=(
+            "The FitTrackee API version this server implements (0.7.0 or later): the `version` "
+            "GET /api/config reports, a compatibility value clients check, and the scope "
+            "catalogue offered (every FitTrackee scope added at or before it)."
+        ),
+    )
+    oauth2_extra_redirect_schemes: str = Field(
+        "",
+        description=(
+            "Comma-separated private-use URI schemes apps may use in redirect URIs, besides "
+            "https, http on loopback hosts, reverse-domain schemes and FitTrackee's myapp, "
+            "app and indoorbike."
+        ),
+    )
+    registration_enabled: bool = Field(
+        True,
+        description=(
+            "Whether POST /api/auth/register creates accounts; when false it answers 403 "
+            "(the command line's create-user still works)."
+        ),
+    )
+    about: str | None = Field(
+        None, description="The instance's about text (Markdown), reported by GET /api/config."
+    )
+    privacy_policy: str | None = Field(
+        None,
+        description="The instance's privacy policy (Markdown), reported by GET /api/config.",
+    )
+    privacy_policy_date: datetime | None = Field(
+        None,
+        description=(
+            "When the privacy policy last changed (ISO 8601, UTC when no offset is given), "
+            "reported with it."
+        ),
+    )
+    admin_contact: str | None = Field(
+        None,
+        description="The administrator's contact e-mail address, reported by GET /api/config.",
+    )
+
+    @field_validator("fittrackee_api_version")
+    @classmethod
+    def _known_fittrackee_version(cls, value: str) -> str:
+        try:
+            parse_version(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"FITTRACKEE_API_VERSION={value!r}: {exc}") from None
+        return value.strip()
+
+    @field_validator("privacy_policy_date")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("oauth2_extra_redirect_schemes")
+    @classmethod
+    def _private_use_schemes(cls, value: str) -> str:
+        for scheme in _comma_list(value):
+            if not URI_SCHEME.match(scheme) or scheme in FORBIDDEN_REDIRECT_SCHEMES:
+                raise ConfigurationError(
+                    f"OAUTH2_EXTRA_REDIRECT_SCHEMES: {scheme!r} is not a private-use URI scheme "
+                    "(RFC 3986 §3.1; not http, https, javascript, data, file...)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:
         if self.app_env == "production" and len(self.secret_key) < MIN_SECRET_KEY:
@@ -187,6 +267,15 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def fittrackee_version(self) -> Version:
+        """`fittrackee_api_version` as numbers, for comparisons."""
+        return parse_version(self.fittrackee_api_version)
+
+    @property
+    def extra_redirect_schemes(self) -> frozenset[str]:
+        return frozenset(_comma_list(self.oauth2_extra_redirect_schemes))
 
     @property
     def is_sqlite(self) -> bool:
@@ -226,6 +315,11 @@ class Settings(BaseSettings):
             key_file,
         )
         return key_file.read_text().strip()
+
+
+def _comma_list(value: str) -> list[str]:
+    """`"a, B,"` to `["a", "b"]`: URI schemes are case-insensitive (RFC 3986 §3.1)."""
+    return [item.strip().lower() for item in value.split(",") if item.strip()]
 
 
 def _create_key_file(key_file: Path) -> None:

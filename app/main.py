@@ -19,9 +19,20 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
-from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
+from app.api.routes import (
+    apps,
+    auth,
+    consent,
+    discovery,
+    health,
+    instance_config,
+    metrics,
+    oauth,
+)
+from app.api.routes.discovery import AUTHORIZATION_PAGE, TOKEN_PATH
 from app.api.schemas.common import error_responses
 from app.config import Settings, check_can_serve, get_settings
+from app.consent.scope_words import catalogue_words
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
 from app.services import Services
@@ -46,7 +57,10 @@ TAGS = [
         "name": "oauth2",
         "description": "Authorize, token, revoke, introspect (RFC 6749, 7009, 7662).",
     },
-    {"name": "operations", "description": "Health, metrics, discovery."},
+    {
+        "name": "operations",
+        "description": "Health, metrics, discovery, the instance's configuration.",
+    },
 ]
 
 
@@ -98,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health, discovery, consent):
+    for module in (auth, apps, oauth, health, discovery, instance_config, consent):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
@@ -143,8 +157,31 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        _document_oauth2(schema, catalogue_words(app.state.services.scopes))
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _document_oauth2(schema: dict[str, Any], scopes: dict[str, str]) -> None:
+    """The `oauth2` scheme (RFC 6749 §4.1, code flow) with the instance's scopes in plain
+    words, offered beside `bearerAuth` wherever an access token with a scope is accepted."""
+    flow = {
+        "authorizationUrl": AUTHORIZATION_PAGE,
+        "tokenUrl": TOKEN_PATH,
+        "refreshUrl": TOKEN_PATH,
+        "scopes": scopes,
+    }
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["oauth2"] = {
+        "type": "oauth2",
+        "description": "An app's access token, from the authorization code flow.",
+        "flows": {"authorizationCode": flow},
+    }
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            security = operation.get("security", [])
+            scoped = [entry["bearerAuth"] for entry in security if entry.get("bearerAuth")]
+            security.extend({"oauth2": needed} for needed in scoped)
 
 
 def _jsonable(entry: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
+from app.clients.metadata import RegistrationRules
 from app.config import Settings
 from app.db.engine import Database, make_engine
+from app.oauth.scopes import ScopeCatalogue
 from app.oauth.server import OAuthServer
 from app.ratelimit import AuthRateLimits
 
@@ -19,6 +21,8 @@ class Services:
     db: Database
     user_tokens: UserTokenCodec
     accounts: Accounts
+    scopes: ScopeCatalogue
+    client_rules: RegistrationRules
     oauth: OAuthServer
     rate_limits: AuthRateLimits
 
@@ -28,11 +32,14 @@ class Services:
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
         rate_limits = AuthRateLimits.from_settings(settings)
+        scopes = ScopeCatalogue.for_version(settings.fittrackee_version)
         return cls(
             settings=settings,
             db=db,
             user_tokens=codec,
             accounts=Accounts(db, hasher, codec),
-            oauth=OAuthServer(db, settings, rate_limits),
+            scopes=scopes,
+            client_rules=RegistrationRules.from_settings(settings, scopes),
+            oauth=OAuthServer(db, settings, scopes, rate_limits),
             rate_limits=rate_limits,
         )

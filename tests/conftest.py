@@ -4,7 +4,8 @@ DATABASE_URL says so), clean tables before every test, and an HTTP client on the
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -70,6 +71,26 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+def server_with(
+    app: FastAPI, settings: Settings
+) -> Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """`async with server_with(name=value) as http`: an HTTP client on an app built with
+    these settings changed, over the same (cleaned) database as `app`."""
+
+    @asynccontextmanager
+    async def build(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        other = create_app(settings.model_copy(update={"access_log": False, **overrides}))
+        transport = httpx.ASGITransport(app=other)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                yield http
+        finally:
+            await other.state.services.db.dispose()
+
+    return build
 
 
 @pytest.fixture

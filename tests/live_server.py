@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.certificates import ServerCertificate
 from tests.helpers import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +38,13 @@ def live_server(
     env: dict[str, str] | None = None,
     as_a_user_would: bool = False,
     log_path: Path | None = None,
+    tls: ServerCertificate | None = None,
 ) -> Iterator[str]:
     """Serve the app with uvicorn on a free port; yields its base URL, stops it after.
 
     `as_a_user_would`: only DATABASE_URL and SECRET_KEY are set (no test settings, default
     log level). `log_path`: where the server's output goes, kept for the caller to read.
+    `tls`: serve https with this certificate (the base URL is then https://127.0.0.1:...).
     """
     port = free_port()
     if as_a_user_would:
@@ -64,6 +68,8 @@ def live_server(
     ]  # fmt: skip
     if not as_a_user_would:
         command += ["--log-level", "warning", "--no-access-log"]
+    if tls is not None:
+        command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
     # Output goes to a file: an unread pipe fills up and then blocks the server's logging.
     if log_path is not None:
         log = log_path.open("wb")
@@ -72,7 +78,10 @@ def live_server(
     process = subprocess.Popen(
         command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT
     )
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(tls.ca_file)) if tls else True
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -80,7 +89,7 @@ def live_server(
                 output = Path(log.name).read_text()
                 raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{output}")
             try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}/health", timeout=1, verify=verify).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

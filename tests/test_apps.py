@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import clock
 from app.api.formats import long_http_date
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
-from app.oauth.scopes import SCOPES
+from app.oauth.scopes import FITTRACKEE_SCOPES
 from app.oauth.secrets import hash_secret, random_alphanumeric
 from tests.helpers import (
     app_payload,
@@ -42,7 +42,7 @@ ISSUED_AT = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (January|February|March|April|May|June|July|"
     r"August|September|October|November|December) \d{4} \d{2}:\d{2}:\d{2} GMT$"
 )
-ALL_SCOPES = " ".join(SCOPES)
+ALL_SCOPES = " ".join(scope for scope, _ in FITTRACKEE_SCOPES)
 
 
 # --- database set-up and inspection (tests may build SQL; the app may not) -------------------
@@ -391,6 +391,20 @@ async def test_deleted_apps_tokens_stop_working(client, app):
     await client.delete(f"/api/oauth/apps/{created['id']}", headers=bearer(token))
 
     assert (await client.get("/api/auth/profile", headers=bearer(access))).status_code == 401
+
+
+async def test_a_deleted_apps_id_is_never_given_again(client):
+    """On SQLite too (AUTOINCREMENT): deleting the newest app must not free its id, or a
+    stale `/apps/<id>/by_id` (or a log line naming it) would point at the next app."""
+    token = await user_token(client)
+    first = await create_app(client, token)
+    doomed = await create_app(client, token)
+    await client.delete(f"/api/oauth/apps/{doomed['id']}", headers=bearer(token))
+    successor = await create_app(client, token, client_name="Successor")
+
+    assert first["id"] < doomed["id"] < successor["id"]
+    stale = await client.get(f"/api/oauth/apps/{doomed['id']}/by_id", headers=bearer(token))
+    assert stale.status_code == 404
 
 
 @pytest.mark.parametrize("raw_id", ["abc", "999999", "0", "99999999999", "1.5"])

@@ -18,14 +18,23 @@ from app.clients.metadata import (
     MAX_NAME_LENGTH,
     MAX_REDIRECT_URIS,
     MAX_URI_LENGTH,
+    RegistrationRules,
     parse_client_metadata,
 )
 from app.clients.pagination import MAX_PAGE, Pagination, page_number
-from app.clients.uris import is_loopback_host, redirect_uri_problem, website_problem
+from app.clients.uris import (
+    INVALID_SCHEME,
+    is_loopback_host,
+    private_use_schemes,
+    redirect_uri_problem,
+    website_problem,
+)
 from app.db.models import OAuth2Client
+from app.oauth.scopes import ScopeCatalogue
 from app.oauth.secrets import hash_secret
 from tests.helpers import app_payload, bearer, user_token
 
+RULES = RegistrationRules(ScopeCatalogue.for_version((1, 3, 6)), private_use_schemes())
 INVALID_PAYLOAD = {"message": "invalid payload", "status": "error"}
 INVALID_SCOPES = {"message": "OAuth2 client invalid scopes", "status": "error"}
 
@@ -173,7 +182,28 @@ GOOD_REDIRECT_URIS = [
     "http://LOCALHOST:8080/cb",
     "com.example.app:/oauth2redirect/example-provider",
     "org.fittrackee.mobile:/callback",
+    # FitTrackee 1.3.5's private-use schemes for non-web apps.
+    "indoorbike://callback",
+    "myapp://callback",
+    "app:/callback",
+    "MyApp:/oauth/callback?x=1",
 ]
+
+# Where FitTrackee 1.3.5 answers `Invalid redirect URI scheme` (a scheme it does not accept,
+# or none), so does this server, word for word.
+SCHEME_REFUSALS = {
+    "relative": "/cb",
+    "not-a-uri": "not a url",
+    "no-scheme": "example.com/cb",
+    "javascript": "javascript:alert(1)",
+    "data": "data:text/html,hi",
+    "data-with-markup": "data:text/html,<script>alert(1)</script>",
+    "file": "file:///etc/passwd",
+    "ftp": "ftp://example.com/cb",
+    "unlisted-private-scheme": "otherapp:/cb",
+    "bad-scheme-characters": "my_app://cb",
+    "empty": "",
+}
 
 BAD_REDIRECT_URIS = {
     "http-not-loopback": "http://example.com/cb",
@@ -183,17 +213,11 @@ BAD_REDIRECT_URIS = {
     "http-ipv4-mapped": "http://[::ffff:127.0.0.1]/cb",
     "fragment": "https://example.com/cb#frag",
     "empty-fragment": "https://example.com/cb#",
-    "relative": "/cb",
-    "not-a-uri": "not a url",
-    "no-scheme": "example.com/cb",
     "no-host": "https:///cb",
     "opaque-https": "https:example.com",
-    "javascript": "javascript:alert(1)",
-    "data": "data:text/html,hi",
-    "file": "file:///etc/passwd",
-    "ftp": "ftp://example.com/cb",
-    "scheme-without-period": "myapp:/cb",
     "private-scheme-without-path": "com.example.app:",
+    "fittrackee-scheme-without-path": "myapp://",
+    "fittrackee-scheme-fragment": "indoorbike://callback#x",
     "userinfo": "https://good.example@evil.example/cb",
     "space": "https://example.com/a b",
     "backslash": "https://example.com\\@evil.example/",
@@ -205,7 +229,6 @@ BAD_REDIRECT_URIS = {
     "bad-host": "https://exa_mple.com/cb",
     "numeric-host": "https://1.2.3/cb",
     "bad-ipv6": "https://[zz::1]/cb",
-    "empty": "",
     "too-long": "https://example.com/" + "a" * MAX_URI_LENGTH,
 }
 
@@ -229,6 +252,51 @@ async def test_invalid_redirect_uri_is_refused(client, app, uri):
     assert message.startswith("OAuth2 client invalid redirect_uris: ")
     assert message.endswith("(redirect_uris[1])")
     assert await stored_clients(app) == 0
+
+
+@pytest.mark.parametrize("uri", list(SCHEME_REFUSALS.values()), ids=list(SCHEME_REFUSALS))
+async def test_a_refused_scheme_gets_fittrackees_message(client, app, uri):
+    token = await user_token(client)
+    payload = app_payload(redirect_uris=["https://example.com/ok", uri])
+    response = await post(client, token, json=payload)
+    assert response.status_code == 400
+    assert response.json() == {"message": "Invalid redirect URI scheme", "status": "error"}
+    assert await stored_clients(app) == 0
+
+
+async def test_an_operator_lists_more_private_use_schemes(server_with):
+    """OAUTH2_EXTRA_REDIRECT_SCHEMES adds schemes; without it they get FitTrackee's 400."""
+    uris = ["garmin-sync://callback", "Other:/cb"]
+    async with server_with(oauth2_extra_redirect_schemes="garmin-sync, OTHER") as http:
+        token = await user_token(http)
+        response = await post(http, token, json=app_payload(redirect_uris=uris))
+        assert response.status_code == 201, response.text
+        assert response.json()["data"]["client"]["redirect_uris"] == uris
+    async with server_with() as http:
+        token = await user_token(http, "bob")
+        refused = await post(http, token, json=app_payload(redirect_uris=uris))
+        assert refused.json() == {"message": "Invalid redirect URI scheme", "status": "error"}
+
+
+async def test_a_scheme_the_operator_drops_stops_working_at_authorize(server_with):
+    """As FitTrackee 1.3.5 checks the redirect location again at authorize: an app registered
+    while a scheme was listed is refused once the operator removes it, on the consent page
+    and at POST /api/oauth/authorize, with nothing issued."""
+    async with server_with(oauth2_extra_redirect_schemes="garmin") as http:
+        token = await user_token(http)
+        payload = app_payload(redirect_uris=["garmin:/cb"])
+        oauth_app = (await post(http, token, json=payload)).json()["data"]["client"]
+    query = {"client_id": oauth_app["client_id"], "response_type": "code"}
+    async with server_with() as http:
+        page = await http.get("/profile/apps/authorize", params=query)
+        assert page.status_code == 400
+        assert "Invalid redirect URI scheme" in page.text
+        form = {**query, "confirm": "true"}
+        refused = await http.post("/api/oauth/authorize", data=form, headers=bearer(token))
+        assert refused.status_code == 400
+        assert refused.json()["message"] == "Invalid redirect URI scheme"
+        assert refused.json()["error"] == "invalid_request"
+        assert "redirect_url" not in refused.json()
 
 
 @pytest.mark.parametrize(
@@ -350,13 +418,25 @@ SHAPE_REFUSALS = {k: v for k, v in BAD_REDIRECT_URIS.items() if len(v) <= MAX_UR
 
 @pytest.mark.parametrize("uri", list(SHAPE_REFUSALS.values()), ids=list(SHAPE_REFUSALS))
 def test_redirect_uri_rules_refuse(uri):
-    assert redirect_uri_problem(uri)
+    assert redirect_uri_problem(uri) not in (None, INVALID_SCHEME)
 
 
-def test_http_redirect_refusal_says_why():
+@pytest.mark.parametrize("uri", list(SCHEME_REFUSALS.values()), ids=list(SCHEME_REFUSALS))
+def test_redirect_uri_rules_refuse_the_scheme(uri):
+    assert redirect_uri_problem(uri) == INVALID_SCHEME
+
+
+def test_redirect_uri_refusal_says_why():
     assert "loopback" in (redirect_uri_problem("http://example.com/cb") or "")
     assert "fragment" in (redirect_uri_problem("https://example.com/cb#x") or "")
-    assert "RFC 8252" in (redirect_uri_problem("myapp:/cb") or "")
+    assert "RFC 8252" in (redirect_uri_problem("myapp:") or "")
+
+
+def test_extra_private_use_schemes_join_fittrackees():
+    schemes = private_use_schemes(["Garmin"])
+    assert schemes == {"myapp", "app", "indoorbike", "garmin"}
+    assert redirect_uri_problem("garmin:/cb", schemes) is None
+    assert redirect_uri_problem("garmin:/cb") == INVALID_SCHEME
 
 
 @pytest.mark.parametrize(
@@ -398,7 +478,8 @@ def test_metadata_is_canonical():
             client_name="  Name ",
             scope="workouts:read  profile:read bogus profile:read",
             redirect_uris=["https://a.example/cb", "https://a.example/cb"],
-        )
+        ),
+        RULES,
     )
     assert metadata.name == "Name"
     assert metadata.scope == "profile:read workouts:read"
@@ -409,7 +490,7 @@ def test_metadata_is_canonical():
 @pytest.mark.parametrize("body", [[], None, "x", 1])
 def test_metadata_refuses_non_objects(body):
     with pytest.raises(InvalidClientMetadata, match=r"^invalid payload$"):
-        parse_client_metadata(body)
+        parse_client_metadata(body, RULES)
 
 
 def test_credentials_are_random_alphanumerics_with_the_secret_hashed():

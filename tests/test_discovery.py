@@ -12,7 +12,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 from app.config import Settings
 from app.main import create_app
-from app.oauth.scopes import SCOPES
+from app.oauth.scopes import FITTRACKEE_SCOPES
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -54,7 +54,7 @@ async def test_metadata_validates_per_rfc8414_and_names_every_endpoint(server: A
         "token_endpoint": f"{issuer}/api/oauth/token",
         "revocation_endpoint": f"{issuer}/api/oauth/revoke",
         "introspection_endpoint": f"{issuer}/api/oauth/introspect",
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": [scope for scope, _ in FITTRACKEE_SCOPES],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

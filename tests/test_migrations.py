@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,13 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import delete, insert, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
 from app.db.engine import make_engine
-from app.db.models import Base, OAuth2Client, User
+from app.db.models import AuthorizationCode, Base, OAuth2Client, Token, User
 from tests.databases import postgres_admin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,3 +132,137 @@ async def test_the_migrated_schema_enforces_cascades(empty_database):
         assert remaining == []
     finally:
         await engine.dispose()
+
+
+async def _new_client(conn, user_id: int, name: str) -> int:
+    row = await conn.execute(
+        insert(OAuth2Client)
+        .values(
+            client_id=name.ljust(24, "x"),
+            client_secret_hash="0" * 64,
+            user_id=user_id,
+            name=name,
+            website="https://example.com",
+            redirect_uris=["https://example.com/cb"],
+            scope="profile:read",
+            issued_at=datetime.now(UTC),
+        )
+        .returning(OAuth2Client.id)
+    )
+    return row.scalar_one()
+
+
+async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_database):
+    """A database made before 0003, with users, apps, codes and tokens: the upgrade keeps
+    every row, id and link, and from then on a deleted app's id is never given again (on
+    SQLite the tables are rebuilt AUTOINCREMENT; PostgreSQL's sequences never go back)."""
+    assert alembic(empty_database, "upgrade", "0002").returncode == 0
+    engine = make_engine(Settings(database_url=empty_database))
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            user_id = (
+                await conn.execute(
+                    insert(User)
+                    .values(
+                        username="Alice",
+                        email="alice@example.com",
+                        password_hash="$argon2id$x",
+                        created_at=now,
+                        is_active=True,
+                    )
+                    .returning(User.id)
+                )
+            ).scalar_one()
+            kept = await _new_client(conn, user_id, "kept")
+            newest = await _new_client(conn, user_id, "newest")
+            code_id = (
+                await conn.execute(
+                    insert(AuthorizationCode)
+                    .values(
+                        code_hash="c" * 64,
+                        client_id=kept,
+                        user_id=user_id,
+                        scope="profile:read",
+                        created_at=now,
+                        expires_at=now,
+                    )
+                    .returning(AuthorizationCode.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                insert(Token).values(
+                    access_token_hash="a" * 64,
+                    refresh_token_hash="r" * 64,
+                    client_id=kept,
+                    user_id=user_id,
+                    code_id=code_id,
+                    family_id="f" * 32,
+                    scope="profile:read",
+                    issued_at=now,
+                    access_expires_at=now,
+                    refresh_expires_at=now,
+                )
+            )
+            before = {
+                model.__tablename__: (await conn.execute(select(model))).all()
+                for model in (User, OAuth2Client, AuthorizationCode, Token)
+            }
+
+        upgraded = alembic(empty_database, "upgrade", "head")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert "Skipped unsupported reflection" not in upgraded.stderr
+
+        async with engine.begin() as conn:
+            after = {
+                model.__tablename__: (await conn.execute(select(model))).all()
+                for model in (User, OAuth2Client, AuthorizationCode, Token)
+            }
+            assert after == before
+            await conn.execute(delete(OAuth2Client).where(OAuth2Client.id == newest))
+            successor = await _new_client(conn, user_id, "successor")
+            assert successor > newest
+            # The case-blind username index came through the rebuild.
+            with pytest.raises(IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(User).values(
+                            username="ALICE",
+                            email="other@example.com",
+                            password_hash="$argon2id$x",
+                            created_at=now,
+                            is_active=True,
+                        )
+                    )
+            # And the foreign keys are enforced again: deleting the user cascades.
+            await conn.execute(delete(User).where(User.id == user_id))
+            assert (await conn.execute(select(Token.id))).all() == []
+            if conn.dialect.name == "sqlite":
+                tables = await conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                )
+                autoincrement = {name for name, sql in tables if "AUTOINCREMENT" in sql}
+                assert autoincrement == {"users", "oauth2_clients", "oauth2_codes", "oauth2_tokens"}
+    finally:
+        await engine.dispose()
+    check = alembic(empty_database, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_before_0003_sqlite_gave_a_deleted_apps_id_to_the_next_app(tmp_path):
+    """The bug 0003 fixes, shown on the schema it fixes (SQLite only)."""
+    database = tmp_path / "old.db"
+    assert alembic(f"sqlite+aiosqlite:///{database}", "upgrade", "0002").returncode == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO users (username, email, password_hash, created_at, is_active) "
+            "VALUES ('a', 'a@example.com', 'x', '2026-01-01', 1)"
+        )
+        values = "VALUES (?, 'h', 1, 'n', 'https://example.com', '[]', 's', '2026-01-01')"
+        insert_client = (
+            "INSERT INTO oauth2_clients (client_id, client_secret_hash, user_id, name, website, "
+            f"redirect_uris, scope, issued_at) {values}"
+        )
+        first = conn.execute(insert_client, ("one",)).lastrowid
+        conn.execute("DELETE FROM oauth2_clients WHERE id = ?", (first,))
+        assert conn.execute(insert_client, ("two",)).lastrowid == first

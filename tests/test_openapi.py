@@ -99,9 +99,15 @@ async def test_bearer_security_is_documented_with_scopes(document):
     assert schemes["bearerAuth"]["scheme"] == "bearer"
     paths = document["paths"]
     assert paths["/api/auth/logout"]["post"]["security"] == [{"bearerAuth": []}]
-    assert paths["/api/auth/profile"]["get"]["security"] == [{"bearerAuth": ["profile:read"]}]
+    # A scoped endpoint also takes an app's token from the `oauth2` scheme's code flow.
+    assert paths["/api/auth/profile"]["get"]["security"] == [
+        {"bearerAuth": ["profile:read"]},
+        {"oauth2": ["profile:read"]},
+    ]
     edit = paths["/api/auth/profile/edit"]["post"]
-    assert edit["security"] == [{"bearerAuth": ["profile:write"]}]
+    assert edit["security"] == [{"bearerAuth": ["profile:write"]}, {"oauth2": ["profile:write"]}]
+    assert schemes["oauth2"]["type"] == "oauth2"
+    assert set(schemes["oauth2"]["flows"]) == {"authorizationCode"}
     for method, path in [("post", "/api/auth/register"), ("post", "/api/auth/login")]:
         assert "security" not in paths[path][method]
 

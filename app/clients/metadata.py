@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.clients.errors import InvalidClientMetadata
-from app.clients.uris import redirect_uri_problem, website_problem
-from app.oauth.scopes import KNOWN, format_scope, parse_scope
+from app.clients.uris import (
+    INVALID_SCHEME,
+    private_use_schemes,
+    redirect_uri_problem,
+    website_problem,
+)
+from app.config import Settings
+from app.oauth.scopes import ScopeCatalogue
 from app.plain_text import refused_character
 
 # FitTrackee checks these keys, in this order, and names the missing ones in its message.
@@ -30,6 +36,19 @@ INVALID = "OAuth2 client invalid "
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationRules:
+    """What this instance lets an app register: its scope catalogue, and the private-use
+    redirect URI schemes besides reverse-domain ones."""
+
+    scopes: ScopeCatalogue
+    private_schemes: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, scopes: ScopeCatalogue) -> RegistrationRules:
+        return cls(scopes, private_use_schemes(settings.extra_redirect_schemes))
+
+
+@dataclass(frozen=True, slots=True)
 class ClientMetadata:
     """Validated app metadata, ready to store (FitTrackee's `name`/`website` column names)."""
 
@@ -44,15 +63,16 @@ def _invalid(field: str, reason: str) -> InvalidClientMetadata:
     return InvalidClientMetadata(f"{INVALID}{field}: {reason}")
 
 
-def client_scope(value: Any) -> str:
-    """The canonical scope string (RFC 6749 §3.3), unknown scopes dropped as FitTrackee does;
-    refused when nothing valid remains or the value is not a string."""
+def client_scope(value: Any, scopes: ScopeCatalogue) -> str:
+    """The canonical scope string (RFC 6749 §3.3), scopes outside the instance's catalogue
+    dropped as FitTrackee does; refused when nothing valid remains or the value is not a
+    string."""
     if not isinstance(value, str) or len(value) > MAX_SCOPE_LENGTH:
         raise InvalidClientMetadata(INVALID_SCOPES)
-    known = [scope for scope in parse_scope(value) if scope in KNOWN]
+    known = scopes.known_in(value)
     if not known:
         raise InvalidClientMetadata(INVALID_SCOPES)
-    return format_scope(known)
+    return scopes.format(known)
 
 
 def _name(value: Any) -> str:
@@ -89,9 +109,10 @@ def _website(value: Any) -> str:
     return value
 
 
-def _redirect_uris(value: Any) -> tuple[str, ...]:
+def _redirect_uris(value: Any, private_schemes: frozenset[str]) -> tuple[str, ...]:
     """A non-empty array of acceptable redirect URIs, duplicates removed (order kept): each is
-    later matched by exact string comparison (RFC 9700 §4.1.3)."""
+    later matched by exact string comparison (RFC 9700 §4.1.3). A refused scheme gets
+    FitTrackee's message exactly; other refusals say which URI and why."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_REDIRECT_URIS:
         raise _invalid("redirect_uris", f"an array of 1 to {MAX_REDIRECT_URIS} URIs required")
     for index, uri in enumerate(value):
@@ -100,14 +121,17 @@ def _redirect_uris(value: Any) -> tuple[str, ...]:
             raise _invalid("redirect_uris", "a string is required" + where)
         if len(uri) > MAX_URI_LENGTH:
             raise _invalid("redirect_uris", f"{MAX_URI_LENGTH} characters maximum" + where)
-        problem = redirect_uri_problem(uri)
+        problem = redirect_uri_problem(uri, private_schemes)
+        if problem == INVALID_SCHEME:
+            raise InvalidClientMetadata(INVALID_SCHEME)
         if problem:
             raise _invalid("redirect_uris", problem + where)
     return tuple(dict.fromkeys(value))
 
 
-def parse_client_metadata(body: Any) -> ClientMetadata:
-    """Validate a decoded JSON create-app body; InvalidClientMetadata says what is wrong.
+def parse_client_metadata(body: Any, rules: RegistrationRules) -> ClientMetadata:
+    """Validate a decoded JSON create-app body under `rules`; InvalidClientMetadata says what
+    is wrong.
 
     Order: not an object (`invalid payload`), empty (`metadata missing`), missing keys, scope
     (FitTrackee's checks, so their precedence matches), then the other fields.
@@ -119,11 +143,11 @@ def parse_client_metadata(body: Any) -> ClientMetadata:
     missing = [key for key in EXPECTED_KEYS if key not in body]
     if missing:
         raise InvalidClientMetadata(MISSING_KEYS + ", ".join(missing))
-    scope = client_scope(body["scope"])
+    scope = client_scope(body["scope"], rules.scopes)
     return ClientMetadata(
         name=_name(body["client_name"]),
         website=_website(body["client_uri"]),
         description=_description(body.get("client_description")),
-        redirect_uris=_redirect_uris(body["redirect_uris"]),
+        redirect_uris=_redirect_uris(body["redirect_uris"], rules.private_schemes),
         scope=scope,
     )

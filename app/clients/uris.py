@@ -1,7 +1,9 @@
 """Which URIs an app may register: redirect URIs (RFC 6749 §3.1.2, RFC 8252, RFC 9700 §4.1)
 and its website (`client_uri`).
 
-Every check answers with the reason a URI is refused, or None when it is acceptable.
+Every check answers with the reason a URI is refused, or None when it is acceptable. A URI
+whose scheme FitTrackee refuses gets FitTrackee's own answer, `Invalid redirect URI scheme`;
+the other reasons are this server's own, more precise ones.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
 
 # RFC 3986 §2: unreserved, reserved and "%"; anything else (spaces, controls, "\", quotes,
@@ -22,10 +25,16 @@ LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 LOOPBACK_V6 = ipaddress.IPv6Address("::1")
 
 HTTP_NOT_LOOPBACK = "http is allowed only on loopback hosts (127.0.0.0/8, [::1], localhost)"
-UNSUPPORTED_SCHEME = (
-    "use https, http on a loopback host, or a private-use scheme "
-    "such as com.example.app (RFC 8252 §7.1)"
-)
+# FitTrackee 1.3.5's answer (and message) for a redirect URI whose scheme it does not accept.
+INVALID_SCHEME = "Invalid redirect URI scheme"
+# The schemes FitTrackee 1.3.5 accepts for non-web apps, besides http and https.
+FITTRACKEE_PRIVATE_SCHEMES = frozenset({"myapp", "app", "indoorbike"})
+
+
+def private_use_schemes(extra: Iterable[str] = ()) -> frozenset[str]:
+    """The schemes without a period accepted for native apps: FitTrackee's, plus `extra`
+    (`OAUTH2_EXTRA_REDIRECT_SCHEMES`). Reverse-domain schemes are accepted anyway."""
+    return FITTRACKEE_PRIVATE_SCHEMES | {scheme.lower() for scheme in extra}
 
 
 def is_loopback_host(host: str) -> bool:
@@ -94,23 +103,39 @@ def _web_uri(uri: str) -> tuple[SplitResult | None, str | None]:
     return parts, None
 
 
-def redirect_uri_problem(uri: str) -> str | None:
+def redirect_scheme_allowed(
+    uri: str, private_schemes: frozenset[str] = FITTRACKEE_PRIVATE_SCHEMES
+) -> bool:
+    """Whether `uri` is absolute with an acceptable scheme: http, https, a reverse-domain
+    private-use scheme (RFC 8252 §7.1) or one of `private_schemes`."""
+    scheme, colon, _ = uri.partition(":")
+    if not colon or not SCHEME.match(scheme):
+        return False
+    scheme = scheme.lower()
+    return scheme in ("http", "https") or "." in scheme or scheme in private_schemes
+
+
+def redirect_uri_problem(
+    uri: str, private_schemes: frozenset[str] = FITTRACKEE_PRIVATE_SCHEMES
+) -> str | None:
     """Why `uri` cannot be a registered redirect URI, or None.
 
-    - absolute, without a fragment (RFC 6749 §3.1.2);
-    - https; http only on a loopback host (RFC 8252 §7.3, §8.3; RFC 9700 §4.1, §2.6), which
-      a native app listens on; or a private-use scheme in reverse-domain form, with a period
-      (RFC 8252 §7.1), for native apps. Anything else (`javascript:`, `data:`, `file:`,
-      plain-http sites...) is refused.
+    - an acceptable scheme (`redirect_scheme_allowed`), else FitTrackee's `INVALID_SCHEME`:
+      https; http only on a loopback host (RFC 8252 §7.3, §8.3; RFC 9700 §4.1, §2.6), which
+      a native app listens on; a private-use scheme in reverse-domain form (RFC 8252 §7.1) or
+      one of `private_schemes` (FitTrackee's `myapp`, `app`, `indoorbike` and the operator's),
+      with a path, for native apps. Anything else (`javascript:`, `data:`, `file:`, a
+      relative reference...) is refused;
+    - RFC 3986 characters, no fragment (RFC 6749 §3.1.2).
     """
+    if not redirect_scheme_allowed(uri, private_schemes):
+        return INVALID_SCHEME
     problem = _syntax_problem(uri)
     if problem:
         return problem
     if "#" in uri:
         return "a fragment is not allowed (RFC 6749 §3.1.2)"
-    scheme, colon, rest = uri.partition(":")
-    if not colon or not SCHEME.match(scheme):
-        return "absolute URI required"
+    scheme, _, rest = uri.partition(":")
     scheme = scheme.lower()
     if scheme in ("http", "https"):
         parts, problem = _web_uri(uri)
@@ -119,8 +144,6 @@ def redirect_uri_problem(uri: str) -> str | None:
         if scheme == "http" and not is_loopback_host(parts.hostname or ""):
             return HTTP_NOT_LOOPBACK
         return None
-    if "." not in scheme:
-        return UNSUPPORTED_SCHEME
     if not rest.strip("/"):
         return "a private-use scheme URI needs a path (RFC 8252 §7.1)"
     return None

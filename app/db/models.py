@@ -10,6 +10,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from app.db.types import UTCDateTime
 
 HASH = String(64)
+# SQLite reuses the largest integer id once its row is deleted unless the table is
+# AUTOINCREMENT; a stale id (`/api/oauth/apps/<id>/by_id`) must never name a newer row.
+# PostgreSQL's sequences never go back, so this changes nothing there.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
@@ -33,7 +37,10 @@ class User(Base):
 
     # Usernames are unique regardless of case, as registration checks: the index settles
     # two registrations racing with "Bob" and "bob", and serves that case-blind lookup.
-    __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
+    __table_args__ = (
+        Index("uq_users_username_lower", func.lower(username), unique=True),
+        NEVER_REUSE_IDS,
+    )
 
 
 class RevokedUserToken(Base):
@@ -59,13 +66,14 @@ class OAuth2Client(Base):
     scope: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_oauth2_clients_user_id_id", "user_id", "id"),)
+    __table_args__ = (Index("ix_oauth2_clients_user_id_id", "user_id", "id"), NEVER_REUSE_IDS)
 
 
 class AuthorizationCode(Base):
     """A code is marked `used_at` when redeemed (not deleted), so a replay can be recognised."""
 
     __tablename__ = "oauth2_codes"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(HASH, unique=True)
@@ -91,6 +99,7 @@ class Token(Base):
     """
 
     __tablename__ = "oauth2_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     access_token_hash: Mapped[str] = mapped_column(HASH, unique=True)

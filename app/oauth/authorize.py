@@ -16,6 +16,7 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from app import clock
+from app.clients.uris import INVALID_SCHEME, private_use_schemes, redirect_scheme_allowed
 from app.config import Settings
 from app.db.engine import Database
 from app.db.storage import Storage
@@ -27,7 +28,7 @@ from app.oauth.errors import (
     InvalidScope,
     UnsupportedResponseType,
 )
-from app.oauth.scopes import KNOWN, format_scope, parse_scope
+from app.oauth.scopes import ScopeCatalogue, parse_scope
 from app.oauth.secrets import CODE_LENGTH, hash_secret, random_alphanumeric
 
 INVALID_CLIENT_ID = 'Invalid "client_id" in request.'
@@ -86,9 +87,11 @@ class ReviewedRequest:
 
 
 class AuthorizationEndpoint:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, scopes: ScopeCatalogue) -> None:
         self._db = db
         self._settings = settings
+        self._scopes = scopes
+        self._private_schemes = private_use_schemes(settings.extra_redirect_schemes)
 
     async def review(
         self, request: AuthorizationRequest, *, issuer: str | None = None
@@ -98,7 +101,9 @@ class AuthorizationEndpoint:
         shown to the user, never redirected to). One SELECT of the client."""
         self._checked_parameters(request)
         async with self._db.autocommit() as storage:
-            return await _reviewed(storage, request, self._issuer(issuer))
+            return await _reviewed(
+                storage, request, self._scopes, self._private_schemes, self._issuer(issuer)
+            )
 
     async def authorize(
         self, user_id: int, request: AuthorizationRequest, *, issuer: str | None = None
@@ -113,7 +118,9 @@ class AuthorizationEndpoint:
         """
         challenge = self._checked_parameters(request)
         async with self._db.hot() as storage:
-            reviewed = await _reviewed(storage, request, self._issuer(issuer))
+            reviewed = await _reviewed(
+                storage, request, self._scopes, self._private_schemes, self._issuer(issuer)
+            )
             if not request.confirm:
                 raise AccessDenied()
             code = random_alphanumeric(CODE_LENGTH)
@@ -158,14 +165,24 @@ class AuthorizationEndpoint:
 
 
 async def _reviewed(
-    storage: Storage, request: AuthorizationRequest, issuer: str | None
+    storage: Storage,
+    request: AuthorizationRequest,
+    scopes: ScopeCatalogue,
+    private_schemes: frozenset[str],
+    issuer: str | None,
 ) -> ReviewedRequest:
-    """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3), on `storage`."""
+    """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3), on `storage`.
+
+    The redirect URI's scheme is checked again, as FitTrackee 1.3.5 does: a scheme the
+    operator no longer accepts (`OAUTH2_EXTRA_REDIRECT_SCHEMES`) stops working at once.
+    """
     client = await storage.clients.by_client_id(request.client_id)
     if client is None:
         raise InvalidRequest(INVALID_CLIENT_ID)
     redirect_uri = _redirect_uri(request.redirect_uri, client["redirect_uris"] or [])
-    scope = _granted_scope(request.scope, client["scope"])
+    if not redirect_scheme_allowed(redirect_uri, private_schemes):
+        raise InvalidRequest(INVALID_SCHEME)
+    scope = _granted_scope(request.scope, client["scope"], scopes)
     return ReviewedRequest(
         client_pk=client["id"],
         client_name=client["name"],
@@ -190,17 +207,17 @@ def _redirect_uri(requested: str | None, registered: list[str]) -> str:
     return requested
 
 
-def _granted_scope(requested: str | None, client_scope: str) -> str:
+def _granted_scope(requested: str | None, client_scope: str, scopes: ScopeCatalogue) -> str:
     """RFC 6749 §3.3: no scope asks for everything the client may have; otherwise the request
-    is narrowed to the client's scopes, and refused when nothing of it is left."""
-    allowed = set(client_scope.split()) & KNOWN
+    is narrowed to the client's scopes, and refused when nothing of it is left. Only the
+    instance's catalogue counts: a scope the app registered under a newer
+    `FITTRACKEE_API_VERSION` is not granted under an older one (nor is an empty scope)."""
+    allowed = set(client_scope.split()) & scopes.known
     wanted = parse_scope(requested)
-    if not wanted:
-        return format_scope(allowed)
-    granted = allowed.intersection(wanted)
+    granted = allowed.intersection(wanted) if wanted else allowed
     if not granted:
         raise InvalidScope()
-    return format_scope(granted)
+    return scopes.format(granted)
 
 
 def with_query(uri: str, **params: str | None) -> str:

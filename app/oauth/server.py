@@ -10,6 +10,7 @@ from app.oauth.grants.authorization_code import AuthorizationCodeGrant
 from app.oauth.grants.refresh_token import RefreshTokenGrant
 from app.oauth.introspection import IntrospectionEndpoint
 from app.oauth.revocation import RevocationEndpoint
+from app.oauth.scopes import ScopeCatalogue
 from app.oauth.token import TokenEndpoint
 
 
@@ -18,10 +19,14 @@ class OAuthServer:
     `introspection` (RFC 7662), with `client_auth` shared by the last three."""
 
     def __init__(
-        self, db: Database, settings: Settings, guard: BruteForceGuard | None = None
+        self,
+        db: Database,
+        settings: Settings,
+        scopes: ScopeCatalogue,
+        guard: BruteForceGuard | None = None,
     ) -> None:
         self.client_auth = ClientAuthenticator(db, guard)
-        self.authorization = AuthorizationEndpoint(db, settings)
+        self.authorization = AuthorizationEndpoint(db, settings, scopes)
         self.token = TokenEndpoint(
             self.client_auth,
             AuthorizationCodeGrant(db, settings),

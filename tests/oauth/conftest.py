@@ -12,6 +12,7 @@ from app import clock
 from app.config import Settings
 from app.db.engine import Database
 from app.oauth.clients import AuthenticatedClient, AuthMethod, PresentedCredentials
+from app.oauth.scopes import ScopeCatalogue
 from app.oauth.secrets import hash_secret, random_alphanumeric
 from app.oauth.server import OAuthServer
 
@@ -49,8 +50,11 @@ class World:
     other_client: RegisteredClient
 
     def server_with(self, **changes: object) -> OAuthServer:
-        """The engine under other settings (PKCE policy, lifetimes)."""
-        return OAuthServer(self.db, self.settings.model_copy(update=changes))
+        """The engine under other settings (PKCE policy, lifetimes, FitTrackee version)."""
+        settings = self.settings.model_copy(update=changes)
+        return OAuthServer(
+            self.db, settings, ScopeCatalogue.for_version(settings.fittrackee_version)
+        )
 
 
 async def add_client(
@@ -85,7 +89,7 @@ async def world(app: FastAPI, settings: Settings) -> World:
     return World(
         db=db,
         settings=settings,
-        server=OAuthServer(db, settings),
+        server=OAuthServer(db, settings, ScopeCatalogue.for_version(settings.fittrackee_version)),
         user_id=user_id,
         client=await add_client(db, user_id),
         other_client=await add_client(db, user_id),

@@ -54,7 +54,7 @@ from app.clients.service import (
     register_client,
     revoke_client_tokens,
 )
-from app.clients.uris import HTTP_NOT_LOOPBACK
+from app.clients.uris import HTTP_NOT_LOOPBACK, INVALID_SCHEME
 
 router = APIRouter(prefix="/api/oauth/apps", tags=["apps"])
 
@@ -136,6 +136,7 @@ CREATE_RESPONSES = error_responses(
             METADATA_MISSING,
             MISSING_KEYS + "client_uri, redirect_uris, scope",
             INVALID_SCOPES,
+            INVALID_SCHEME,
             f"OAuth2 client invalid redirect_uris: {HTTP_NOT_LOOPBACK} (redirect_uris[0])",
         ],
     },
@@ -185,7 +186,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise ApiError(INVALID_PAYLOAD) from None
-    metadata = parse_client_metadata(body)
+    metadata = parse_client_metadata(body, services(request).client_rules)
     created = await register_client(services(request).db, principal.user_id, metadata)
     client = client_json(created.client, created.client_secret)
     # The only answer that holds the client_secret in clear: never cached.

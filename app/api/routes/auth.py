@@ -23,6 +23,7 @@ from app.api.deps import (
     services,
 )
 from app.api.direct_routes import direct
+from app.api.errors import ApiError
 from app.api.responses import JSON, NO_STORE
 from app.api.schemas.auth import (
     LoginRequest,
@@ -35,17 +36,16 @@ from app.api.schemas.auth import (
     StatusOnly,
     profile_json,
 )
-from app.api.schemas.common import error_responses
+from app.api.schemas.common import ErrorMessage, error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
 USER_TOKEN_401 = [NO_TOKEN, EXPIRED, INVALID]
 
 
-@router.post(
-    "/register",
-    response_model=StatusOnly,
-    responses=error_responses(
+REGISTRATION_DISABLED = "error, registration is disabled"
+REGISTER_RESPONSES = {
+    **error_responses(
         400,
         413,
         429,
@@ -61,6 +61,34 @@ USER_TOKEN_401 = [NO_TOKEN, EXPIRED, INVALID]
             ]
         },
     ),
+    403: {
+        "model": ErrorMessage,
+        "description": "Registration is closed (`REGISTRATION_ENABLED=false`)",
+        "content": {
+            "application/json": {
+                "examples": {
+                    REGISTRATION_DISABLED: {
+                        "value": {"status": "error", "message": REGISTRATION_DISABLED}
+                    }
+                }
+            }
+        },
+    },
+}
+
+
+async def registration_open(request: Request) -> None:
+    """FitTrackee's check, made before the body is read: with `REGISTRATION_ENABLED=false`
+    every registration is 403, whatever it carries."""
+    if not services(request).settings.registration_enabled:
+        raise ApiError(REGISTRATION_DISABLED, 403)
+
+
+@router.post(
+    "/register",
+    response_model=StatusOnly,
+    dependencies=[Depends(registration_open)],
+    responses=REGISTER_RESPONSES,
     summary="Register an account (active at once)",
 )
 async def register(body: RegisterRequest, request: Request) -> Response:

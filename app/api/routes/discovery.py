@@ -15,7 +15,7 @@ from app.api.schemas.common import error_responses
 from app.api.schemas.discovery import AuthorizationServerMetadata
 from app.config import Settings
 from app.oauth.pkce import PLAIN, S256
-from app.oauth.scopes import SCOPES
+from app.oauth.scopes import ScopeCatalogue
 
 router = APIRouter(tags=["operations"])
 
@@ -56,8 +56,9 @@ def _cache_control(settings: Settings) -> dict[str, str]:
     return CACHE_CONTROL if settings.issuer else HOST_DERIVED
 
 
-def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
-    """The RFC 8414 §2 document; `plain` PKCE is listed only when the setting allows it."""
+def metadata(settings: Settings, issuer: str, scopes: ScopeCatalogue) -> dict[str, Any]:
+    """The RFC 8414 §2 document; `plain` PKCE is listed only when the setting allows it, and
+    `scopes_supported` is the instance's catalogue (`FITTRACKEE_API_VERSION`)."""
     methods = [S256, PLAIN] if settings.oauth2_allow_plain_pkce else [S256]
     return {
         "issuer": issuer,
@@ -65,7 +66,7 @@ def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
         "token_endpoint": issuer + TOKEN_PATH,
         "revocation_endpoint": issuer + REVOCATION_PATH,
         "introspection_endpoint": issuer + INTROSPECTION_PATH,
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": list(scopes.scopes),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -89,9 +90,9 @@ async def authorization_server_metadata(request: Request) -> Response:
     """Where to send users to approve an app, where to exchange codes and refresh, revoke
     and introspect tokens, and what this server supports. The issuer is `ISSUER` (required
     in production), whatever `Host` a request carries."""
-    settings = services(request).settings
-    issuer = issuer_of(settings, request)
-    return JSON(metadata(settings, issuer), headers=_cache_control(settings))
+    svc = services(request)
+    document = metadata(svc.settings, issuer_of(svc.settings, request), svc.scopes)
+    return JSON(document, headers=_cache_control(svc.settings))
 
 
 @router.get(
@@ -103,9 +104,9 @@ async def authorization_server_metadata(request: Request) -> Response:
 async def authorization_server_metadata_for_path(issuer_path: str, request: Request) -> Response:
     """RFC 8414 §3.1: for an issuer such as `https://example.com/oauth`, the metadata lives at
     `/.well-known/oauth-authorization-server/oauth`. Any other path is not found."""
-    settings = services(request).settings
-    issuer = issuer_of(settings, request)
+    svc = services(request)
+    issuer = issuer_of(svc.settings, request)
     path = issuer.split("://", 1)[-1].partition("/")[2]
     if not path or issuer_path.strip("/") != path.strip("/"):
         return message("not found", 404, "not found")
-    return JSON(metadata(settings, issuer), headers=_cache_control(settings))
+    return JSON(metadata(svc.settings, issuer, svc.scopes), headers=_cache_control(svc.settings))

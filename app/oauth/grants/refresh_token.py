@@ -11,7 +11,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.oauth.clients import AuthenticatedClient
 from app.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
-from app.oauth.scopes import format_scope, parse_scope
+from app.oauth.scopes import narrowed_scope, parse_scope
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import IssuedTokens, mint_pair
 from app.observability.metrics import record_tokens_issued, record_tokens_revoked
@@ -51,7 +51,7 @@ class RefreshTokenGrant:
                 if requested:
                     if not set(requested) <= set(scope.split()):
                         raise InvalidScope()
-                    scope = format_scope(requested)
+                    scope = narrowed_scope(scope, requested)
                 issued, stored = mint_pair(scope, now, self._settings)
                 await storage.tokens.create(
                     **stored,
