@@ -7,7 +7,7 @@ PORT   ?= 5000
 WORKERS ?= 1
 export HOST PORT
 
-.PHONY: run test fuzz fault-test lint migrate install install-dev clean
+.PHONY: run test fuzz fault-test lint migrate install install-dev settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ fuzz: install-dev
 # Stops and starts a PostgreSQL cluster of its own (made on first use, port 5433).
 fault-test: install-dev
 	$(BIN)/pytest -m faults tests/faults
+
+# The settings reference, generated from app/config.py (a test checks it is up to date).
+settings-doc: install
+	$(BIN)/python -m app.settings_reference > docs/settings.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
