@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(  # outermost: times and logs every request, 413s and CORS included
         RequestObserver,
         metrics=settings.metrics_enabled,
-        access_log=configure_access_log(settings.access_log),
+        access_log=configure_access_log(settings.access_log, settings.log_format),
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app
 from app.observability import record_tokens_issued, record_tokens_revoked
-from app.observability.access_log import access_line, configure_access_log, timestamp
+from app.observability.access_log import configure_access_log, timestamp
 from app.observability.metrics import REGISTRY
 from app.observability.middleware import RequestObserver
 from tests.helpers import (
@@ -259,22 +259,41 @@ def test_lines_are_bare_json_with_a_utc_millisecond_timestamp(
 ):
     write = configure_access_log(True)
     assert write is not None and configure_access_log(False) is None
-    write(
-        access_line(
-            method="GET",
-            path="/health",
-            status=200,
-            duration_ms=1.5,
-            client_ip=None,
-            request_id="r",
-        )
-    )
+    write(method="GET", path="/health", status=200, duration_ms=1.5, client_ip=None, request_id="r")
     [line] = capsys.readouterr().out.splitlines()
     record = json.loads(line)
     assert record["path"] == "/health"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["ts"])
     assert timestamp(0.25) == "1970-01-01T00:00:00.250Z"
     assert timestamp(86400 + 59.5) == "1970-01-02T00:00:59.500Z"
+
+
+def test_text_lines_hold_the_same_fields(capsys: pytest.CaptureFixture[str]):
+    write = configure_access_log(True, "text")
+    assert write is not None
+    write(
+        method="POST",
+        path="/api/oauth/token",
+        status=503,
+        duration_ms=12.345,
+        client_ip="203.0.113.9",
+        request_id="ab-1",
+    )
+    [line] = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(
+        r"\S+Z ERROR access ab-1 POST /api/oauth/token 503 12\.35ms 203\.0\.113\.9", line
+    )
+
+
+async def test_an_unmatched_path_is_logged_as_unmatched_never_as_sent(
+    logged: httpx.AsyncClient, access_lines: Lines
+):
+    """A path no route matches may carry a secret: it is `<unmatched>` in the log."""
+    for path in ("/api/oauth/token/SECRETCODE123", "/SECRETCODE123?code=SECRETCODE123"):
+        assert (await logged.get(path)).status_code == 404
+    records = access_lines.records()
+    assert [line["path"] for line in records] == ["<unmatched>", "<unmatched>"]
+    assert "SECRETCODE123" not in "\n".join(access_lines.lines)
 
 
 async def test_the_middleware_passes_other_scopes_through():
