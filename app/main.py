@@ -24,6 +24,7 @@ from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
+from app.observability.multiprocess import worker_figures
 from app.ratelimit import AuthRateLimits
 from app.services import Services
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     services = Services.build(settings)
     rate_limits = AuthRateLimits.from_settings(settings)
+    metrics_dir = settings.prometheus_multiproc_dir if settings.metrics_enabled else ""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -82,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collector's sight keeps full collections (and the p99 latency they cause) short.
         gc.collect()
         gc.freeze()
-        yield
+        async with worker_figures(metrics_dir):
+            yield
         await services.db.dispose()
         await rate_limits.close()
 

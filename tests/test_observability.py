@@ -360,3 +360,44 @@ async def test_the_token_flows_count_tokens_issued_and_revoked(client: httpx.Asy
     assert sample("tokens_issued_total", grant_type="refresh_token") == before["refresh"] + 1
     assert sample("tokens_revoked_total", reason="rotation") == before["rotation"] + 1
     assert sample("tokens_revoked_total", reason="revocation_endpoint") == before["endpoint"] + 1
+
+
+RAW_SCRAPE = """
+import os
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
+print(generate_latest(registry).decode())
+"""
+FIGURES_WORKER = """
+import os
+from app.observability.multiprocess import WorkerFigures
+WorkerFigures(os.environ["PROMETHEUS_MULTIPROC_DIR"]).register()
+print(os.getpid())
+os._exit(0)  # dies without unregistering, as a killed worker would
+"""
+
+
+def test_a_dead_workers_process_figures_go_and_its_counts_stay(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def python(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    python(WORKER)
+    dead_pid = python(FIGURES_WORKER).strip()
+    assert (tmp_path / "workers" / dead_pid).exists()
+    assert f'process_resident_memory_bytes{{pid="{dead_pid}"}}' in python(RAW_SCRAPE)
+    text = python(SCRAPE)
+    assert f'pid="{dead_pid}"' not in text
+    assert 'tokens_issued_total{grant_type="refresh_token"} 1.0' in text
+    assert not (tmp_path / "workers" / dead_pid).exists()
