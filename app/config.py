@@ -270,11 +270,12 @@ class Settings(BaseSettings):
 
 
 def env_file() -> Path | None:
-    """`ENV_FILE` when set (it must exist), else `.env` in the working directory if any."""
+    """`ENV_FILE` when set (it must exist; `/dev/null` reads none), else `.env` in the working
+    directory if there is one."""
     named = os.environ.get(ENV_FILE_VARIABLE)
     if named:
         path = Path(named)
-        if not path.is_file():
+        if not path.exists() or path.is_dir():  # /dev/null is fine: no settings
             raise ConfigurationError(f"ENV_FILE names {named}, which is not a file")
         return path
     default = Path(DEFAULT_ENV_FILE)
