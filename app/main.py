@@ -16,10 +16,11 @@ from starlette.responses import Response
 
 from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
+from app.api.client_credentials import CLIENT_BASIC, CLIENT_BASIC_SCHEME
 from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
-from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
+from app.api.routes import apps, auth, consent, discovery, docs, health, metrics, oauth
 from app.api.schemas.common import error_responses
 from app.config import Settings, get_settings
 from app.observability.access_log import configure_access_log
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Our own metrics and request log cover this; FastAPI's OpenTelemetry hooks would
         # cost every request a span even with no exporter configured.
         telemetry=NO_TELEMETRY,
+        # Served by app.api.routes.docs instead: offline, and under a CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.rate_limits = rate_limits
@@ -107,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    if settings.docs_enabled:
+        app.include_router(docs.router)
     # Innermost: the hot routes' exact-path dispatch (see its docstring).
     app.add_middleware(
         DirectRoutes, fastapi_app=app, routers=[auth.router, apps.router, oauth.router]
@@ -129,8 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, told the truth about validation: this app answers 400
-    `invalid payload` where FastAPI documents 422, so every 422 entry becomes that 400."""
+    """FastAPI's document, told the truth about validation (this app answers 400 `invalid
+    payload` where FastAPI documents 422, so every 422 entry becomes that 400) and about
+    client authentication (HTTP Basic, a security scheme of its own)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -148,6 +155,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        # The client-authenticated endpoints are direct routes (no dependency to declare it).
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[CLIENT_BASIC] = CLIENT_BASIC_SCHEME
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -47,6 +47,7 @@ USER_TOKEN_401 = [NO_TOKEN, EXPIRED, INVALID]
     responses=error_responses(
         400,
         413,
+        429,
         503,
         examples={
             400: [
@@ -80,7 +81,7 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 @router.post(
     "/login",
     response_model=LoginResponse,
-    responses=error_responses(400, 401, 413, 503, examples={401: [INVALID_CREDENTIALS]}),
+    responses=error_responses(400, 401, 413, 429, 503, examples={401: [INVALID_CREDENTIALS]}),
     summary="Log in: returns the user's auth token (HS256 JWT)",
 )
 async def login(body: LoginRequest, request: Request) -> Response:

@@ -39,9 +39,10 @@ def issuer_of(settings: Settings, request: Request) -> str:
 
 
 def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
-    """The RFC 8414 §2 document; `plain` PKCE is listed only when the setting allows it."""
+    """The RFC 8414 §2 document; `plain` PKCE is listed only when the setting allows it,
+    `service_documentation` only while `/docs` is served."""
     methods = [S256, PLAIN] if settings.oauth2_allow_plain_pkce else [S256]
-    return {
+    document = {
         "issuer": issuer,
         "authorization_endpoint": issuer + AUTHORIZATION_PAGE,
         "token_endpoint": issuer + TOKEN_PATH,
@@ -57,6 +58,9 @@ def metadata(settings: Settings, issuer: str) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "service_documentation": issuer + DOCS_PATH,
     }
+    if not settings.docs_enabled:  # DOCS_ENABLED=false: no /docs to point to
+        del document["service_documentation"]
+    return document
 
 
 @router.get(

@@ -40,6 +40,7 @@ DESCRIPTIONS = {
     403: "Token lacks the needed scope",
     404: "Not found",
     413: "Request body too large",
+    429: "Too many attempts: a brute-force limit (see Retry-After)",
     503: "Database unavailable",
 }
 
@@ -68,6 +69,7 @@ DEFAULT_EXAMPLES: dict[int, list[dict[str, Any]]] = {
     ],
     404: [{"status": "not found", "message": "the requested URL was not found on the server"}],
     413: [{"status": "error", "message": "request body too large"}],
+    429: [{"status": "error", "message": "too many requests, retry later"}],
     503: [{"status": "error", "message": "database unavailable, try again later"}],
 }
 
@@ -115,7 +117,7 @@ def error_responses(
             entry["content"] = {"application/json": {"examples": named}}
         if code in (401, 403):
             entry["headers"] = WWW_AUTHENTICATE
-        elif code == 503:
+        elif code in (429, 503):
             entry["headers"] = RETRY_AFTER
         responses[code] = entry
     return responses

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.forms import MULTIPART, URLENCODED
-from app.api.schemas.common import ErrorMessage, OAuthErrorBody
+from app.api.schemas.common import RETRY_AFTER, ErrorMessage, OAuthErrorBody
 
 
 class AuthorizeForm(BaseModel):
@@ -152,5 +152,11 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     405: {"model": ErrorMessage, "description": "Method not allowed (POST only)"},
     413: {"model": ErrorMessage, "description": "Request body too large"},
+    429: {
+        "model": ErrorMessage,
+        "description": "Too many failed client authentications for this client_id (see "
+        "Retry-After)",
+        "headers": RETRY_AFTER,
+    },
     503: {"model": ErrorMessage, "description": "Database unavailable"},
 }
