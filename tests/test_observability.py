@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app import __version__
 from app.config import Settings
 from app.main import create_app
 from app.observability import record_tokens_issued, record_tokens_revoked
@@ -138,7 +139,7 @@ async def test_health_answers_and_is_measured(client):
     before = sample("http_requests_total", method="GET", route="/health", status="200")
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "success", "database": "ok"}
+    assert response.json() == {"status": "success", "database": "ok", "version": __version__}
     assert sample("http_requests_total", method="GET", route="/health", status="200") == before + 1
 
 
