@@ -1,15 +1,18 @@
-"""The settings reference (`docs/settings.md`), generated from `app.config.Settings`.
+"""The settings reference (`docs/settings.md`) and `.env.example`, generated from
+`app.config.Settings`.
 
-    python -m app.settings_reference > docs/settings.md     (or: make settings-doc)
+    python -m app.settings_reference > docs/settings.md                 (make settings-doc
+    python -m app.settings_reference --env-example > .env.example        does both)
 
 Each row comes from a field: its environment variable, type, default and `description`, so
-the reference cannot drift from the code (`tests/test_settings_reference.py` compares the
-committed file with this output and refuses a field without a description).
+neither file can drift from the code (`tests/test_settings_reference.py` compares the
+committed files with this output and refuses a field without a description).
 """
 
 from __future__ import annotations
 
 import sys
+import textwrap
 import types
 from enum import Enum
 from pathlib import Path
@@ -105,12 +108,48 @@ def render() -> str:
     return PREAMBLE + "\n".join(rows) + "\n"
 
 
-def main() -> int:
+ENV_EXAMPLE_PREAMBLE = """\
+# Settings of the FitTrackee OAuth2 server. Copy this file to `.env` and set what you need:
+# `fittrackee-oauth2` (and `make run`) read `.env` from the working directory, or the file
+# named by ENV_FILE; docker compose reads it for compose.yaml. The environment overrides
+# this file, and an empty value means the default. Every setting: docs/settings.md.
+# Generated from app/config.py by `make settings-doc`.
+
+# --- compose.yaml only: the password of its PostgreSQL (used by the server's DATABASE_URL)
+POSTGRES_PASSWORD=
+"""
+
+
+def env_value(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "doc_default" in extra:
+        return ""
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render_env_example() -> str:
+    """Every setting, commented out at its default, under its description."""
+    blocks = [ENV_EXAMPLE_PREAMBLE]
+    for name, field in Settings.model_fields.items():
+        variable = name.upper()
+        text = " ".join(f"{variable}: {field.description or ''}".split()).replace("`", "")
+        lines = textwrap.wrap(text, width=98)
+        blocks.append(
+            "\n".join(f"# {line}" for line in lines) + f"\n# {variable}={env_value(field)}\n"
+        )
+    return "\n".join(blocks)
+
+
+def main(argv: list[str] | None = None) -> int:
     missing = missing_descriptions()
     if missing:
         print(f"error: settings without a description: {', '.join(missing)}", file=sys.stderr)
         return 1
-    sys.stdout.write(render())
+    args = sys.argv[1:] if argv is None else argv
+    sys.stdout.write(render_env_example() if args == ["--env-example"] else render())
     return 0
 
 

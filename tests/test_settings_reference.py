@@ -66,3 +66,32 @@ def test_the_module_prints_the_reference():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == REFERENCE.read_text()
+
+
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+def test_the_committed_env_example_is_what_the_settings_generate():
+    assert ENV_EXAMPLE.read_text() == settings_reference.render_env_example(), (
+        ".env.example is out of date: run `make settings-doc`"
+    )
+    for name in Settings.model_fields:
+        assert f"\n# {name.upper()}=" in ENV_EXAMPLE.read_text(), name
+
+
+def test_the_env_example_with_every_line_uncommented_gives_the_defaults(tmp_path, monkeypatch):
+    """What it shows as each setting's value is the default (empty meaning the default)."""
+    uncommented = [
+        line[2:] if line.startswith("# ") and "=" in line.split(" ", 2)[1] else line
+        for line in ENV_EXAMPLE.read_text().splitlines()
+    ]
+    assert (
+        sum(1 for line in uncommented if not line.startswith("#") and "=" in line)
+        == len(Settings.model_fields) + 1
+    )  # and POSTGRES_PASSWORD, for compose.yaml
+    env_file = tmp_path / "all.env"
+    env_file.write_text("\n".join(uncommented) + "\n")
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("ENV_FILE", str(env_file))
+    assert Settings.load() == Settings()
