@@ -204,6 +204,9 @@ def main(
     except StartupError as exc:
         sys.stderr.write(exc.lines())
         return exc.status
+    except ConfigurationError as exc:
+        sys.stderr.write(configuration_error(exc).lines())
+        return 2
     except DATABASE_FAILURES as exc:
         sys.stderr.write(database_error(exc, settings.database_url).lines())
         return 1

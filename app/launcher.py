@@ -1,6 +1,7 @@
 """`fittrackee-oauth2 serve`: check everything an operator can get wrong, then run uvicorn.
 
-In order: the settings load and validate; with `--migrate` the database is migrated (under
+In order: the settings load and validate, and the app is built once (as each worker will
+build it); with `--migrate` the database is migrated (under
 PostgreSQL's advisory lock, so replicas can all do it); the database must then be reachable
 and at this version's head revision; with several workers (or `PROMETHEUS_MULTIPROC_DIR`
 set) the metrics directory is emptied and handed to them. Each refusal is one `error:` line
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from app import migrations
 from app.config import Settings, set_for_child_processes
+from app.main import create_app
 from app.observability.logs import configure_logging
 from app.observability.multiprocess import prepare_directory
 from app.startup_errors import StartupError
@@ -43,8 +45,17 @@ def metrics_directory(settings: Settings) -> Path | None:
     return None
 
 
+async def build_app_once(settings: Settings) -> None:
+    """Build the app as each worker will, so that a refusal raised while building it (an
+    `app.config.ConfigurationError`) is reported here, once, rather than by every worker."""
+    app = create_app(settings)
+    await app.state.services.db.dispose()
+    await app.state.rate_limits.close()
+
+
 def prepare(settings: Settings, *, migrate: bool) -> dict[str, str]:
     """Everything before the server starts; the environment the server needs on top."""
+    asyncio.run(build_app_once(settings))
     if migrate:
         migrations.upgrade(settings)
     asyncio.run(migrations.require_head(settings))

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import __version__
+from app import __version__, cli, launcher
+from app.config import ConfigurationError
 from tests.databases import fresh_database, postgres_admin
 from tests.live_server import live_server
 
@@ -229,3 +230,19 @@ def test_serve_tells_the_workers_to_trust_the_proxy_in_forwarded_allow_ips(serve
         )
     assert discovery.status_code == 200
     assert discovery.json()["issuer"].startswith("https://127.0.0.1:")
+
+
+def test_a_refusal_raised_while_building_the_app_is_one_line(
+    settings, monkeypatch, capsys: pytest.CaptureFixture[str]
+):
+    """Settings the app refuses when it is built (`ConfigurationError`) stop the launcher
+    before any worker starts, in one line."""
+
+    def refuse(_settings):
+        raise ConfigurationError("REDIS_URL is required with more than one worker")
+
+    monkeypatch.setattr(launcher, "create_app", refuse)
+    assert cli.main(["serve"], settings) == 2
+    error, hint = capsys.readouterr().err.splitlines()
+    assert error == "error: REDIS_URL is required with more than one worker"
+    assert hint.startswith("hint: ")
