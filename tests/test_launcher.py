@@ -219,9 +219,12 @@ def test_the_metrics_directory_is_emptied_before_the_workers_start(server_databa
         assert list(folder.glob("*.db"))
 
 
-def test_serve_tells_the_workers_to_trust_the_proxy_in_forwarded_allow_ips(server_database):
+@pytest.mark.parametrize(("trusted", "scheme"), [("127.0.0.1", "https"), ("192.0.2.1", "http")])
+def test_serve_trusts_forwarded_headers_from_forwarded_allow_ips_only(
+    server_database, trusted, scheme
+):
     with live_server(
-        server_database, launcher=True, env={"FORWARDED_ALLOW_IPS": "127.0.0.1"}
+        server_database, launcher=True, env={"FORWARDED_ALLOW_IPS": trusted}
     ) as base_url:
         discovery = httpx.get(
             f"{base_url}/.well-known/oauth-authorization-server",
@@ -229,7 +232,7 @@ def test_serve_tells_the_workers_to_trust_the_proxy_in_forwarded_allow_ips(serve
             timeout=10,
         )
     assert discovery.status_code == 200
-    assert discovery.json()["issuer"].startswith("https://127.0.0.1:")
+    assert discovery.json()["issuer"].startswith(f"{scheme}://127.0.0.1:")
 
 
 def test_a_refusal_raised_while_building_the_app_is_one_line(
