@@ -1,36 +1,40 @@
-# `make run` serves the API; `make test` runs the whole suite. Both set up .venv first.
+# `make run` serves the API; `make test` runs the whole suite. Both set up .venv first, from
+# the lock files (`make lock` updates them after a change to pyproject.toml's dependencies).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-HOST   ?= 127.0.0.1
-PORT   ?= 5000
-WORKERS ?= 1
-export HOST PORT WORKERS
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 
-.PHONY: run test fuzz fault-test lint migrate install install-dev clean
+.PHONY: run test fuzz fault-test lint migrate install install-dev lock lock-upgrade \
+	settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Exactly the locked versions (with their hashes), then the project itself without deps.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 migrate: install
-	$(BIN)/alembic upgrade head
+	$(BIN)/fittrackee-oauth2 migrate
 
-run: migrate
-	$(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--loop uvloop --http app.http_limits:HeaderLimitedHttpToolsProtocol --proxy-headers \
-		--no-access-log
+# The launcher: checks the settings and the database, migrates, then serves (HOST, PORT,
+# WORKERS, DATABASE_URL... from the environment or .env; see docs/settings.md).
+run: install
+	$(BIN)/fittrackee-oauth2 serve --migrate
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -48,6 +52,21 @@ fuzz: install-dev
 # Stops and starts a PostgreSQL cluster of its own (made on first use, port 5433).
 fault-test: install-dev
 	$(BIN)/pytest -m faults tests/faults
+
+# Re-lock after editing pyproject.toml's dependencies: existing pins are kept where they still
+# fit. `make lock-upgrade` moves every pin to the newest release allowed.
+lock: install-dev
+	$(PIP_COMPILE) -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint $(LOCK) -o $(DEV_LOCK) pyproject.toml
+
+lock-upgrade: install-dev
+	$(PIP_COMPILE) --upgrade -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev --constraint $(LOCK) -o $(DEV_LOCK) pyproject.toml
+
+# The settings reference and .env.example, generated from app/config.py (a test checks them).
+settings-doc: install
+	$(BIN)/python -m app.settings_reference > docs/settings.md
+	$(BIN)/python -m app.settings_reference --env-example > .env.example
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

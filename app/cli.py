@@ -1,12 +1,17 @@
 """`fittrackee-oauth2`: the operator's command line (also `python -m app.cli`).
 
+    fittrackee-oauth2 serve [--migrate] [--host HOST] [--port PORT] [--workers N]
+    fittrackee-oauth2 migrate
     fittrackee-oauth2 create-user USERNAME EMAIL [--password PASSWORD]
     fittrackee-oauth2 clean [--days N] [--dry-run]
     fittrackee-oauth2 stats [--json]
+    fittrackee-oauth2 --version
 
 It reads the same settings as the server (`DATABASE_URL`, ...) and works on the same
 database through the app's repositories. `clean` is FitTrackee's `ftcli oauth2 clean`: run it
-from cron; what it keeps and why is in `app/db/repositories/maintenance.py`.
+from cron; what it keeps and why is in `app/db/repositories/maintenance.py`. A setting it
+cannot use or a database it cannot reach is one `error:` line and a `hint:` on stderr
+(`app.startup_errors`): exit status 2 for a setting, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,14 +25,21 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
+from pydantic import ValidationError
 
-from app import clock
+from app import __version__, clock, launcher, migrations
 from app.accounts.service import AccountError
-from app.config import Settings, get_settings
+from app.config import ConfigurationError, Settings, get_settings, set_for_child_processes
 from app.db.engine import Database, make_engine
 from app.db.repositories.maintenance import MaintenanceRepository
 from app.services import Services
+from app.startup_errors import (
+    DATABASE_FAILURES,
+    StartupError,
+    configuration_error,
+    database_error,
+    settings_error,
+)
 
 CLEANUP_LABELS = {
     "codes": "authorization codes",
@@ -95,7 +107,23 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="fittrackee-oauth2", description="Operate the FitTrackee OAuth2 server."
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    server = commands.add_parser(
+        "serve",
+        help="check the settings and the database, then serve (uvicorn)",
+        description="Check the settings, the database and its schema, then serve. Flags "
+        "override the HOST, PORT and WORKERS settings.",
+    )
+    server.add_argument(
+        "--migrate", action="store_true", help="migrate the database to this version first"
+    )
+    server.add_argument("--host", help="address to listen on (HOST)")
+    server.add_argument("--port", type=int, help="TCP port to listen on (PORT)")
+    server.add_argument("--workers", type=int, help="worker processes (WORKERS)")
+
+    commands.add_parser("migrate", help="migrate the database to this version (alembic)")
 
     user = commands.add_parser("create-user", help="create an active user account")
     user.add_argument("username")
@@ -132,12 +160,25 @@ def main(
     stdout: TextIO | None = None,
     stdin: TextIO | None = None,
 ) -> int:
-    """The console script; its exit status: 0 done, 1 refused (the reason on stderr)."""
+    """The console script; its exit status: 0 done, 1 refused (the reason on stderr), 2 a
+    usage error or a setting it cannot use."""
     args = parser().parse_args(argv)
-    settings = settings or get_settings()
     out = stdout or sys.stdout
     try:
-        if args.command == "create-user":
+        if args.command == "serve":
+            overrides = {"HOST": args.host, "PORT": args.port, "WORKERS": args.workers}
+            set_for_child_processes({k: str(v) for k, v in overrides.items() if v is not None})
+        settings = settings or load_settings()
+    except StartupError as exc:
+        sys.stderr.write(exc.lines())
+        return exc.status
+    try:
+        if args.command == "serve":
+            launcher.serve(settings, migrate=args.migrate)
+        elif args.command == "migrate":
+            migrations.upgrade(settings)
+            print("the database is at this version's schema", file=out)
+        elif args.command == "create-user":
             password = (
                 args.password if args.password is not None else read_password(stdin or sys.stdin)
             )
@@ -160,10 +201,26 @@ def main(
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (SQLAlchemyError, OSError) as exc:
-        print(f"error: database unavailable or failing: {type(exc).__name__}", file=sys.stderr)
+    except StartupError as exc:
+        sys.stderr.write(exc.lines())
+        return exc.status
+    except ConfigurationError as exc:
+        sys.stderr.write(configuration_error(exc).lines())
+        return 2
+    except DATABASE_FAILURES as exc:
+        sys.stderr.write(database_error(exc, settings.database_url).lines())
         return 1
     return 0
+
+
+def load_settings() -> Settings:
+    """The settings, or a StartupError saying in one line which one is wrong."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+    except ConfigurationError as exc:
+        raise configuration_error(exc) from None
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
+from app.api.client_credentials import CLIENT_BASIC, CLIENT_BASIC_SCHEME
 from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
 from app.api.responses import JSON, message
@@ -24,6 +25,7 @@ from app.api.routes import (
     auth,
     consent,
     discovery,
+    docs,
     health,
     instance_config,
     metrics,
@@ -35,6 +37,7 @@ from app.config import Settings, check_can_serve, get_settings
 from app.consent.scope_words import catalogue_words
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
+from app.observability.multiprocess import worker_figures
 from app.services import Services
 
 DESCRIPTION = """\
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     check_can_serve(settings)
     services = Services.build(settings)
+    metrics_dir = settings.prometheus_multiproc_dir if settings.metrics_enabled else ""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collector's sight keeps full collections (and the p99 latency they cause) short.
         gc.collect()
         gc.freeze()
-        yield
+        async with worker_figures(metrics_dir):
+            yield
         await services.db.dispose()
         await services.rate_limits.close()
 
@@ -109,6 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Our own metrics and request log cover this; FastAPI's OpenTelemetry hooks would
         # cost every request a span even with no exporter configured.
         telemetry=NO_TELEMETRY,
+        # Served by app.api.routes.docs instead: offline, and under a CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -116,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    if settings.docs_enabled:
+        app.include_router(docs.router)
     # Innermost: the hot routes' exact-path dispatch (see its docstring).
     app.add_middleware(
         DirectRoutes, fastapi_app=app, routers=[auth.router, apps.router, oauth.router]
@@ -131,15 +141,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(  # outermost: times and logs every request, 413s and CORS included
         RequestObserver,
         metrics=settings.metrics_enabled,
-        access_log=configure_access_log(settings.access_log),
+        access_log=configure_access_log(settings.access_log, settings.log_format),
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, told the truth about validation: this app answers 400
-    `invalid payload` where FastAPI documents 422, so every 422 entry becomes that 400."""
+    """FastAPI's document, told the truth about validation (this app answers 400 `invalid
+    payload` where FastAPI documents 422, so every 422 entry becomes that 400) and about
+    client authentication (HTTP Basic, a security scheme of its own)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -158,6 +169,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         _document_oauth2(schema, catalogue_words(app.state.services.scopes))
+        # The client-authenticated endpoints are direct routes (no dependency to declare it).
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[CLIENT_BASIC] = CLIENT_BASIC_SCHEME
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -22,6 +22,13 @@ from tests.databases import postgres_admin as _postgres_admin  # noqa: F401 (old
 from tests.helpers import TEST_SECRET_KEY, issue_tokens, user_token
 from tests.helpers import create_app as create_oauth_app
 
+# Every status an endpoint answers in the suite must be documented (see the plugin's doc).
+pytest_plugins = ["tests.documented_statuses"]
+
+# A developer's `.env` in the checkout must not change what the tests (and the servers and
+# commands they start) see; tests of `.env` itself name their own file.
+os.environ["ENV_FILE"] = os.devnull
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:

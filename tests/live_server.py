@@ -39,12 +39,17 @@ def live_server(
     as_a_user_would: bool = False,
     log_path: Path | None = None,
     tls: ServerCertificate | None = None,
+    launcher: bool = False,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Serve the app with uvicorn on a free port; yields its base URL, stops it after.
 
     `as_a_user_would`: only DATABASE_URL and SECRET_KEY are set (no test settings, default
     log level). `log_path`: where the server's output goes, kept for the caller to read.
     `tls`: serve https with this certificate (the base URL is then https://127.0.0.1:...).
+    `launcher`: started as an operator does, by `fittrackee-oauth2 serve` (its checks, its
+    log configuration, its metrics directory), rather than by uvicorn directly, with
+    `serve_args` (e.g. `--migrate`).
     """
     port = free_port()
     if as_a_user_would:
@@ -60,16 +65,24 @@ def live_server(
             "ARGON2_MEMORY_COST": "1024",
             "RATE_LIMITS_ENABLED": "false",
         }
+    if launcher:
+        server_env.update({"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": str(workers)})
+        if not as_a_user_would:
+            server_env.update({"LOG_LEVEL": "warning", "ACCESS_LOG": "false"})
+        command = [sys.executable, "-m", "app.cli", "serve", *serve_args]
+    else:
+        command = [
+            sys.executable, "-m", "uvicorn", "app.asgi:app",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--http", HTTP_PROTOCOL,  # as `fittrackee-oauth2 serve` serves
+        ]  # fmt: skip
+        if not as_a_user_would:
+            command += ["--log-level", "warning", "--no-access-log"]
+        if tls is not None:
+            command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
+    if tls is not None and launcher:
+        raise ValueError("tls is for a server started by uvicorn directly")
     server_env.update(env or {})
-    command = [
-        sys.executable, "-m", "uvicorn", "app.asgi:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--http", HTTP_PROTOCOL,  # as `make run` serves
-    ]  # fmt: skip
-    if not as_a_user_would:
-        command += ["--log-level", "warning", "--no-access-log"]
-    if tls is not None:
-        command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
     # Output goes to a file: an unread pipe fills up and then blocks the server's logging.
     if log_path is not None:
         log = log_path.open("wb")

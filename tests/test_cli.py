@@ -332,4 +332,8 @@ async def test_an_unreachable_database_is_a_clear_error(
     )
     status, _ = await run(down, "stats")
     assert status == 1
-    assert capsys.readouterr().err.startswith("error: database unavailable or failing")
+    assert capsys.readouterr().err.splitlines() == [
+        'error: cannot reach "none" on 127.0.0.1:1: connection refused',
+        "hint: is the database server running and reachable from here? check the host and "
+        "port in DATABASE_URL",
+    ]

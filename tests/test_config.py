@@ -14,27 +14,27 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 from app.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_VARIABLES = [
-    "APP_ENV", "DATABASE_URL", "SECRET_KEY", "DATA_DIR", "HOST", "PORT", "CORS_ORIGINS",
-    "USER_TOKEN_LIFETIME", "CODE_LIFETIME", "ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME",
-]  # fmt: skip
+SETTINGS_VARIABLES = [name.upper() for name in Settings.model_fields] + ["ENV_FILE"]
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No setting in the environment, and a working directory without a `.env`."""
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
     return monkeypatch
 
 
 def test_defaults_are_fittrackees(clean_env):
     settings = Settings()
     assert settings.app_env == "development"
-    assert settings.database_url == "sqlite+aiosqlite:///data/oauth2.db"
+    assert settings.data_dir == ROOT / "data"
+    assert settings.database_url == f"sqlite+aiosqlite:///{ROOT}/data/oauth2.db"
     assert settings.is_sqlite
     assert settings.user_token_lifetime == 30 * 24 * 3600
     assert settings.code_lifetime == 300
@@ -77,7 +77,7 @@ def test_production_requires_a_real_secret_key(clean_env, secret):
         Settings()
 
 
-def test_development_key_is_generated_once_kept_and_warned_about(tmp_path, caplog):
+def test_development_key_is_generated_once_kept_and_warned_about_once(tmp_path, caplog):
     settings = Settings(secret_key="", data_dir=tmp_path / "data")
     with caplog.at_level(logging.WARNING, logger="app.config"):
         key = settings.signing_key()
@@ -85,14 +85,16 @@ def test_development_key_is_generated_once_kept_and_warned_about(tmp_path, caplo
     assert key_file.read_text() == key
     assert len(key) >= 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert any("SECRET_KEY is not set" in r.getMessage() for r in caplog.records)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "SECRET_KEY is not set: generated a development key" in warning
     assert [p.name for p in key_file.parent.iterdir()] == ["secret_key"]
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="app.config"):
         again = Settings(secret_key="", data_dir=tmp_path / "data").signing_key()
+        settings.signing_key()
     assert again == key
-    assert any("development key" in r.getMessage() for r in caplog.records)
+    assert caplog.records == []  # reading the kept key again says nothing
 
 
 def test_a_set_secret_key_writes_nothing(tmp_path):
@@ -200,3 +202,54 @@ async def test_a_database_outside_the_data_folder_leaves_its_folder_alone(tmp_pa
     await write_something(f"sqlite+aiosqlite:///{folder / 'app.db'}", tmp_path / "data")
     assert mode(folder) == 0o755
     assert mode(folder / "app.db") == 0o600
+
+
+# --- .env files and empty values --------------------------------------------------------
+
+
+def test_a_dot_env_in_the_working_directory_is_read_and_the_environment_wins(clean_env, tmp_path):
+    (tmp_path / ".env").write_text(
+        "# a comment\nPORT=8081\nCORS_ORIGINS=https://a.example\nWORKERS=3\n"
+    )
+    clean_env.setenv("WORKERS", "2")
+    settings = Settings.load()
+    assert settings.port == 8081
+    assert settings.cors_origin_list == ["https://a.example"]
+    assert settings.workers == 2
+    assert Settings().port == 5000  # only load() reads the file: tests build Settings() freely
+
+
+def test_env_file_names_the_file_to_read(clean_env, tmp_path):
+    (tmp_path / ".env").write_text("PORT=8081\n")
+    other = tmp_path / "elsewhere" / "server.env"
+    other.parent.mkdir()
+    other.write_text("PORT=9090\nSECRET_KEY=" + "e" * 40 + "\n")
+    clean_env.setenv("ENV_FILE", str(other))
+    settings = Settings.load()
+    assert settings.port == 9090
+    assert settings.signing_key() == "e" * 40
+
+
+def test_a_missing_env_file_is_a_configuration_error(clean_env, tmp_path):
+    clean_env.setenv("ENV_FILE", str(tmp_path / "nope.env"))
+    with pytest.raises(
+        ConfigurationError, match=r"ENV_FILE names .*nope\.env, which is not a file"
+    ):
+        Settings.load()
+
+
+def test_empty_values_mean_the_default(clean_env, tmp_path):
+    (tmp_path / ".env").write_text("DATABASE_URL=\nPORT=\nREFRESH_TOKEN_LIFETIME=\n")
+    clean_env.setenv("WORKERS", "")
+    clean_env.setenv("DB_POOL_TIMEOUT", "")
+    settings = Settings.load()
+    assert settings.database_url == f"sqlite+aiosqlite:///{ROOT}/data/oauth2.db"
+    assert (settings.port, settings.workers, settings.db_pool_timeout) == (5000, 1, 5.0)
+    assert settings.refresh_lifetime == 2 * settings.access_token_lifetime
+
+
+def test_the_default_database_follows_data_dir(clean_env, tmp_path):
+    clean_env.setenv("DATA_DIR", str(tmp_path / "state"))
+    settings = Settings.load()
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/state/oauth2.db"
+    assert Settings(database_url="sqlite+aiosqlite:///x.db").database_url.endswith("///x.db")

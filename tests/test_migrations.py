@@ -3,6 +3,7 @@ back to empty, and upgrade again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sqlite3
@@ -266,3 +267,52 @@ def test_before_0003_sqlite_gave_a_deleted_apps_id_to_the_next_app(tmp_path):
         first = conn.execute(insert_client, ("one",)).lastrowid
         conn.execute("DELETE FROM oauth2_clients WHERE id = ?", (first,))
         assert conn.execute(insert_client, ("two",)).lastrowid == first
+
+
+def upgrade_at_once(database_url: str, count: int) -> list[tuple[int, str]]:
+    """`count` processes running `alembic upgrade head` together; their exit status and stderr."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alembic", "upgrade", "head"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    return [(process.returncode, error) for process, error in zip(processes, errors, strict=True)]
+
+
+async def test_replicas_migrating_at_once_all_succeed_and_leave_one_schema(empty_database):
+    """Several replicas starting together each run `alembic upgrade head`: on PostgreSQL an
+    advisory lock makes them take turns (without it, their CREATE TABLEs collide)."""
+    if not empty_database.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL database; SQLite is one host's file")
+    outcomes = await asyncio.to_thread(upgrade_at_once, empty_database, 4)
+    assert [status for status, _ in outcomes] == [0, 0, 0, 0], outcomes
+    assert await table_names(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+    heads = alembic(empty_database, "heads").stdout.split()[0]
+    engine = create_async_engine(empty_database)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    finally:
+        await engine.dispose()
+    assert [row[0] for row in rows] == [heads]
+
+
+def test_alembic_runs_from_any_directory(empty_database, tmp_path):
+    """`alembic -c /path/to/alembic.ini` finds its scripts wherever it is started."""
+    done = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
+        cwd=tmp_path,
+        env={**os.environ, "DATABASE_URL": empty_database, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

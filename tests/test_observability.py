@@ -14,10 +14,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app import __version__
 from app.config import Settings
 from app.main import create_app
 from app.observability import record_tokens_issued, record_tokens_revoked
-from app.observability.access_log import access_line, configure_access_log, timestamp
+from app.observability.access_log import configure_access_log, timestamp
 from app.observability.metrics import REGISTRY
 from app.observability.middleware import RequestObserver
 from tests.helpers import (
@@ -138,7 +139,7 @@ async def test_health_answers_and_is_measured(client):
     before = sample("http_requests_total", method="GET", route="/health", status="200")
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "success", "database": "ok"}
+    assert response.json() == {"status": "success", "database": "ok", "version": __version__}
     assert sample("http_requests_total", method="GET", route="/health", status="200") == before + 1
 
 
@@ -259,22 +260,41 @@ def test_lines_are_bare_json_with_a_utc_millisecond_timestamp(
 ):
     write = configure_access_log(True)
     assert write is not None and configure_access_log(False) is None
-    write(
-        access_line(
-            method="GET",
-            path="/health",
-            status=200,
-            duration_ms=1.5,
-            client_ip=None,
-            request_id="r",
-        )
-    )
+    write(method="GET", path="/health", status=200, duration_ms=1.5, client_ip=None, request_id="r")
     [line] = capsys.readouterr().out.splitlines()
     record = json.loads(line)
     assert record["path"] == "/health"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["ts"])
     assert timestamp(0.25) == "1970-01-01T00:00:00.250Z"
     assert timestamp(86400 + 59.5) == "1970-01-02T00:00:59.500Z"
+
+
+def test_text_lines_hold_the_same_fields(capsys: pytest.CaptureFixture[str]):
+    write = configure_access_log(True, "text")
+    assert write is not None
+    write(
+        method="POST",
+        path="/api/oauth/token",
+        status=503,
+        duration_ms=12.345,
+        client_ip="203.0.113.9",
+        request_id="ab-1",
+    )
+    [line] = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(
+        r"\S+Z ERROR access ab-1 POST /api/oauth/token 503 12\.35ms 203\.0\.113\.9", line
+    )
+
+
+async def test_an_unmatched_path_is_logged_as_unmatched_never_as_sent(
+    logged: httpx.AsyncClient, access_lines: Lines
+):
+    """A path no route matches may carry a secret: it is `<unmatched>` in the log."""
+    for path in ("/api/oauth/token/SECRETCODE123", "/SECRETCODE123?code=SECRETCODE123"):
+        assert (await logged.get(path)).status_code == 404
+    records = access_lines.records()
+    assert [line["path"] for line in records] == ["<unmatched>", "<unmatched>"]
+    assert "SECRETCODE123" not in "\n".join(access_lines.lines)
 
 
 async def test_the_middleware_passes_other_scopes_through():
@@ -341,3 +361,44 @@ async def test_the_token_flows_count_tokens_issued_and_revoked(client: httpx.Asy
     assert sample("tokens_issued_total", grant_type="refresh_token") == before["refresh"] + 1
     assert sample("tokens_revoked_total", reason="rotation") == before["rotation"] + 1
     assert sample("tokens_revoked_total", reason="revocation_endpoint") == before["endpoint"] + 1
+
+
+RAW_SCRAPE = """
+import os
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
+print(generate_latest(registry).decode())
+"""
+FIGURES_WORKER = """
+import os
+from app.observability.multiprocess import WorkerFigures
+WorkerFigures(os.environ["PROMETHEUS_MULTIPROC_DIR"]).register()
+print(os.getpid())
+os._exit(0)  # dies without unregistering, as a killed worker would
+"""
+
+
+def test_a_dead_workers_process_figures_go_and_its_counts_stay(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def python(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    python(WORKER)
+    dead_pid = python(FIGURES_WORKER).strip()
+    assert (tmp_path / "workers" / dead_pid).exists()
+    assert f'process_resident_memory_bytes{{pid="{dead_pid}"}}' in python(RAW_SCRAPE)
+    text = python(SCRAPE)
+    assert f'pid="{dead_pid}"' not in text
+    assert 'tokens_issued_total{grant_type="refresh_token"} 1.0' in text
+    assert not (tmp_path / "workers" / dead_pid).exists()

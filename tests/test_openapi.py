@@ -151,3 +151,54 @@ async def test_every_rate_limited_endpoint_documents_its_429(document, path, sha
     examples = [e["value"] for e in content.get("examples", {}).values()]
     examples += [content["example"]] if "example" in content else []
     assert examples and all(set(example) == shape for example in examples)
+
+
+CLIENT_AUTHENTICATED = ["/api/oauth/token", "/api/oauth/revoke", "/api/oauth/introspect"]
+
+
+async def test_client_basic_authentication_is_a_security_scheme(document):
+    """Usable from Swagger UI's Authorize: HTTP Basic, or the credentials in the form."""
+    scheme = document["components"]["securitySchemes"]["clientBasic"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "basic")
+    for path in CLIENT_AUTHENTICATED:
+        assert document["paths"][path]["post"]["security"] == [{"clientBasic": []}, {}], path
+
+
+async def test_the_consent_page_is_documented_as_html(document):
+    operation = document["paths"]["/profile/apps/authorize"]["get"]
+    assert operation["tags"] == ["oauth2"]
+    assert set(operation["responses"]["200"]["content"]) == {"text/html"}
+    assert set(operation["responses"]["400"]["content"]) == {"text/html"}
+    parameters = {p["name"]: p["required"] for p in operation["parameters"]}
+    assert parameters["client_id"] is parameters["response_type"] is True
+    assert {"scope", "state", "redirect_uri", "code_challenge", "code_challenge_method"} <= set(
+        parameters
+    )
+    assert "/static/consent/{name}" not in document["paths"]
+
+
+async def test_rate_limited_endpoints_document_429_with_retry_after(document):
+    for path in ["/api/auth/login", "/api/auth/register", *CLIENT_AUTHENTICATED]:
+        entry = document["paths"][path]["post"]["responses"]["429"]
+        assert "Retry-After" in entry["headers"], path
+
+
+def test_the_status_check_reports_an_undocumented_status():
+    """The session-wide check (`tests/documented_statuses.py`) catches a missing entry, such
+    as a 429 an endpoint answers but the document does not list."""
+    from tests.documented_statuses import undocumented
+
+    openapi = {
+        "paths": {
+            "/api/oauth/token": {"post": {"responses": {"200": {}, "400": {}}}},
+            "/x/{name}": {"get": {"responses": {"default": {}}}},
+        }
+    }
+    seen = {
+        ("post", "/api/oauth/token", "200"),
+        ("post", "/api/oauth/token", "429"),
+        ("get", "/api/oauth/token", "405"),  # not an operation: not checked here
+        ("get", "/x/{name:path}", "418"),  # a default covers it
+        ("get", "<unmatched>", "404"),
+    }
+    assert undocumented(seen, openapi) == ["POST /api/oauth/token answered 429"]

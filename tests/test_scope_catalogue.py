@@ -85,7 +85,7 @@ def test_known_in_drops_unknown_scopes_and_format_is_canonical():
     )
 
 
-@pytest.mark.parametrize("value", ["", "1.3", "v1.3.6", "1.3.6b1", "one", "0.6.9", "0.0.1"])
+@pytest.mark.parametrize("value", ["1.3", "v1.3.6", "1.3.6b1", "one", "0.6.9", "0.0.1"])
 def test_an_unusable_version_is_refused_at_start_up_in_one_line(monkeypatch, value):
     monkeypatch.setenv("FITTRACKEE_API_VERSION", value)
     with pytest.raises(ConfigurationError) as refused:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import __version__
 from tests.helpers import PASSWORD
 from tests.live_server import live_server
 
@@ -28,7 +29,7 @@ def server(database_url: str, app, tmp_path: Path) -> Iterator[str]:
 def test_a_real_server_registers_logs_in_and_serves_the_profile(server):
     with httpx.Client(base_url=server, timeout=10) as http:
         health = http.get("/health")
-        assert health.json() == {"status": "success", "database": "ok"}
+        assert health.json() == {"status": "success", "database": "ok", "version": __version__}
 
         registered = http.post(
             "/api/auth/register",

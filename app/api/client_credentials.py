@@ -18,6 +18,23 @@ from app.oauth.errors import InvalidClient, InvalidRequest
 
 TWO_METHODS = "Use one client authentication method, not two (RFC 6749 §2.3)."
 
+# For the OpenAPI document (and the "Authorize" button of /docs) only: the credentials are
+# read by `presented_credentials`.
+CLIENT_BASIC = "clientBasic"
+CLIENT_BASIC_SCHEME = {
+    "type": "http",
+    "scheme": "basic",
+    "description": "The app's `client_id` and `client_secret` in HTTP Basic "
+    "(`client_secret_basic`, RFC 6749 §2.3.1); or send both in the form instead "
+    "(`client_secret_post`), never both ways at once.",
+}
+
+
+def documented_client_authentication() -> dict[str, object]:
+    """`openapi_extra` of the client-authenticated endpoints: HTTP Basic, or nothing in the
+    headers (the form's client_id and client_secret)."""
+    return {"security": [{CLIENT_BASIC: []}, {}]}
+
 
 def presented_credentials(
     request: HTTPConnection, form: Mapping[str, str]

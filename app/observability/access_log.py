@@ -1,4 +1,4 @@
-"""One JSON line per request on standard output.
+"""One line per request on standard output: JSON (`LOG_FORMAT=json`) or plain text.
 
 A line holds the method, the route template (never the query string, never a path
 parameter's value), the status, the duration, the client IP and the request id: nothing a
@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 import orjson
 
-AccessLog = Callable[[str], None]
+# Called with the keyword fields of `access_line`; writes the line.
+AccessLog = Callable[..., None]
 
 _second = -1
 _second_text = ""
@@ -58,6 +59,23 @@ def access_line(
     ).decode()
 
 
+def access_text_line(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    client_ip: str | None,
+    request_id: str,
+) -> str:
+    """The same fields as `access_line`, for a terminal (`LOG_FORMAT=text`)."""
+    level = "ERROR" if status >= 500 else "INFO"
+    return (
+        f"{timestamp(time.time())} {level} access {request_id} {method} {path} {status} "
+        f"{duration_ms:.2f}ms {client_ip or '-'}"
+    )
+
+
 def write_stdout(line: str) -> None:
     """Write and flush one line to whatever `sys.stdout` is now (a test runner may swap it);
     a closed or broken stdout loses the line, never the request."""
@@ -69,6 +87,13 @@ def write_stdout(line: str) -> None:
         pass
 
 
-def configure_access_log(enabled: bool) -> AccessLog | None:
+def configure_access_log(enabled: bool, log_format: str = "json") -> AccessLog | None:
     """The access log's writer, or None when `ACCESS_LOG=false`."""
-    return write_stdout if enabled else None
+    if not enabled:
+        return None
+    line = access_line if log_format == "json" else access_text_line
+
+    def write(**fields: object) -> None:
+        write_stdout(line(**fields))  # type: ignore[arg-type]
+
+    return write

@@ -4,8 +4,9 @@ Labels take bounded values only: the matched route's template (never the raw pat
 method or `OTHER`, the status code. The engine calls `record_tokens_issued` and
 `record_tokens_revoked`; it needs nothing else from here and no web framework.
 
-With several workers, set `PROMETHEUS_MULTIPROC_DIR` to an empty directory before they start:
-prometheus-client then keeps the values in files there and `/metrics` adds up every worker's.
+With several workers the launcher sets `PROMETHEUS_MULTIPROC_DIR` to an emptied directory
+before they start: prometheus-client then keeps the values in files there and `/metrics` adds
+up every worker's (process and GC figures per worker: `app.observability.multiprocess`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+
+from app.observability.multiprocess import forget_dead_workers, refresh_own_figures
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -104,6 +107,8 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def exposition(multiprocess_dir: str = "") -> tuple[bytes, str]:
     """The text format and its content type; every worker's values in multiprocess mode."""
     if multiprocess_dir:
+        forget_dead_workers(multiprocess_dir)
+        refresh_own_figures()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
         return generate_latest(registry), CONTENT_TYPE_LATEST

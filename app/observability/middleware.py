@@ -14,14 +14,14 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.access_log import AccessLog, access_line
+from app.observability.access_log import AccessLog
+from app.observability.logs import REQUEST_ID
 from app.observability.metrics import UNMATCHED, observe_request
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A request id from a proxy is kept when it looks like one; anything else is replaced, so a
 # client cannot put arbitrary text into the logs.
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
-_MAX_LOGGED_PATH = 200
 
 
 class RequestIds:
@@ -63,6 +63,10 @@ class RequestObserver:
         request_id = self._request_id(scope)
         id_header = (REQUEST_ID_HEADER, request_id.encode())
         status = 500
+        # Log records made while serving this request carry its id (app.observability.logs).
+        # Not reset afterwards: the server runs each request in a task of its own, and its
+        # "Exception in ASGI application" line, logged after this returns, should carry it.
+        REQUEST_ID.set(request_id)
 
         async def send_observed(message: Message) -> None:
             nonlocal status
@@ -101,13 +105,13 @@ class RequestObserver:
     ) -> None:
         assert self.access_log is not None
         client = scope.get("client")
+        # An unmatched path is never logged as sent: it may carry a code or a token
+        # (`/api/oauth/token/SECRETCODE123`).
         self.access_log(
-            access_line(
-                method=method,
-                path=template or scope["path"][:_MAX_LOGGED_PATH],
-                status=status,
-                duration_ms=elapsed * 1000,
-                client_ip=client[0] if client else None,
-                request_id=request_id,
-            )
+            method=method,
+            path=template or UNMATCHED,
+            status=status,
+            duration_ms=elapsed * 1000,
+            client_ip=client[0] if client else None,
+            request_id=request_id,
         )

@@ -1,6 +1,7 @@
 """`GET /profile/apps/authorize`: the consent page (the path FitTrackee's web client serves it
 at, so third-party apps built for FitTrackee send their users here), and its script and
-stylesheet. With `/docs`, the only HTML this app answers.
+stylesheet. With `/docs` and `/redoc`, the only HTML this app answers; the page is in the
+OpenAPI document (an HTML response), its assets are not.
 
 The query is checked by the engine (`AuthorizationEndpoint.review`) before anything is shown:
 an unknown client, an unregistered redirect URI or any other refusal is an HTML page with
@@ -24,7 +25,7 @@ from app.consent.pages import consent_page, error_page
 from app.oauth.authorize import AuthorizationRequest
 from app.oauth.errors import InvalidRequest, OAuthError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 # The authorization request's parameters (RFC 6749 §4.1.1, RFC 7636 §4.3); any other query
 # parameter is ignored (§3.1).
@@ -77,7 +78,51 @@ def authorization_fields(request: Request) -> dict[str, str]:
     return fields
 
 
-@router.get(AUTHORIZATION_PAGE)
+QUERY_DESCRIPTIONS = {
+    "client_id": "The app's client_id.",
+    "response_type": "`code` (the only one supported).",
+    "scope": "Space-separated scopes; narrowed to the app's scopes; all of them when omitted.",
+    "state": "Sent back unchanged to the redirect URI.",
+    "redirect_uri": "One of the app's registered URIs, exactly; the first one when omitted.",
+    "code_challenge": "PKCE: BASE64URL(SHA256(code_verifier)), 43 characters.",
+    "code_challenge_method": "`S256` (mandatory with a code_challenge).",
+}
+PAGE_DOCUMENTATION = {
+    "parameters": [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in ("client_id", "response_type"),
+            "description": description,
+            "schema": {"type": "string"},
+        }
+        for name, description in QUERY_DESCRIPTIONS.items()
+    ]
+}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+ERROR_MESSAGE_REF = {"$ref": "#/components/schemas/ErrorMessage"}
+
+
+@router.get(
+    AUTHORIZATION_PAGE,
+    tags=["oauth2"],
+    summary="The consent page a third-party app sends the user's browser to (HTML)",
+    response_class=HTMLResponse,
+    responses={
+        200: {"description": "The page: log in, then approve or deny", "content": HTML},
+        400: {
+            "description": "The request cannot be accepted (unknown client_id, unregistered "
+            "redirect_uri, bad PKCE parameters...): shown on the page, the browser is not "
+            "sent back to the app",
+            "content": HTML,
+        },
+        503: {
+            "description": "Database unavailable (JSON, as everywhere)",
+            "content": {"application/json": {"schema": ERROR_MESSAGE_REF}},
+        },
+    },
+    openapi_extra=PAGE_DOCUMENTATION,
+)
 async def consent(request: Request) -> Response:
     """The app's name, website and the scopes it would get, in plain words; the user logs in
     here if needed, then approves or denies (see `app/consent/static/consent.js`)."""
@@ -93,7 +138,7 @@ async def consent(request: Request) -> Response:
     return _page(consent_page(reviewed, fields))
 
 
-@router.get(PREFIX + "{name}")
+@router.get(PREFIX + "{name}", include_in_schema=False)
 async def consent_asset(name: str) -> Response:
     """The page's script or stylesheet; any other name is the API's JSON 404."""
     found = asset(name)

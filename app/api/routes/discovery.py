@@ -58,9 +58,10 @@ def _cache_control(settings: Settings) -> dict[str, str]:
 
 def metadata(settings: Settings, issuer: str, scopes: ScopeCatalogue) -> dict[str, Any]:
     """The RFC 8414 §2 document; `plain` PKCE is listed only when the setting allows it, and
-    `scopes_supported` is the instance's catalogue (`FITTRACKEE_API_VERSION`)."""
+    `scopes_supported` is the instance's catalogue (`FITTRACKEE_API_VERSION`),
+    `service_documentation` only while `/docs` is served."""
     methods = [S256, PLAIN] if settings.oauth2_allow_plain_pkce else [S256]
-    return {
+    document = {
         "issuer": issuer,
         "authorization_endpoint": issuer + AUTHORIZATION_PAGE,
         "token_endpoint": issuer + TOKEN_PATH,
@@ -78,6 +79,9 @@ def metadata(settings: Settings, issuer: str, scopes: ScopeCatalogue) -> dict[st
         # RFC 9207 §3: every authorization response names its issuer (mix-up defence).
         "authorization_response_iss_parameter_supported": True,
     }
+    if not settings.docs_enabled:  # DOCS_ENABLED=false: no /docs to point to
+        del document["service_documentation"]
+    return document
 
 
 @router.get(

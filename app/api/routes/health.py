@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app import __version__
 from app.api.deps import services
 from app.api.responses import JSON, NO_STORE
 from app.api.schemas.common import error_responses
@@ -15,9 +16,13 @@ from app.api.schemas.common import error_responses
 router = APIRouter(tags=["operations"])
 
 
+HEALTHY = {"status": "success", "database": "ok", "version": __version__}
+
+
 class Health(BaseModel):
     status: str = "success"
     database: str = "ok"
+    version: str = Field(description="This server's version.", examples=[__version__])
 
 
 @router.get(
@@ -27,8 +32,8 @@ class Health(BaseModel):
     summary="Liveness and database reachability",
 )
 async def health(request: Request) -> Response:
-    """200 when a `SELECT 1` succeeds; 503 JSON when the database cannot be reached
-    (bounded by `DB_POOL_TIMEOUT`)."""
+    """200 when a `SELECT 1` succeeds, with the server's version; 503 JSON when the
+    database cannot be reached (bounded by `DB_POOL_TIMEOUT`)."""
     async with services(request).db.connection() as conn:
         await conn.execute(text("SELECT 1"))
-    return JSON({"status": "success", "database": "ok"}, headers=NO_STORE)
+    return JSON(HEALTHY, headers=NO_STORE)

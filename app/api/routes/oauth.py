@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.api.client_credentials import presented_credentials
+from app.api.client_credentials import documented_client_authentication, presented_credentials
 from app.api.deps import documented_bearer, first_party_principal, services
 from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
@@ -109,7 +109,7 @@ async def _client_request(request: Request, call: ClientCall[T]) -> T:
     "/token",
     response_model=TokenResponse,
     responses=OAUTH_ERRORS,
-    openapi_extra=form_body(TokenForm),
+    openapi_extra={**form_body(TokenForm), **documented_client_authentication()},
     summary="Exchange a code, or refresh: a new access/refresh token pair (client auth)",
 )
 @direct
@@ -125,7 +125,7 @@ async def token(request: Request) -> Response:
     "/revoke",
     response_model=EmptyObject,
     responses=OAUTH_ERRORS,
-    openapi_extra=form_body(RevokeForm),
+    openapi_extra={**form_body(RevokeForm), **documented_client_authentication()},
     summary="Revoke an access or refresh token, and its pair (client auth, RFC 7009)",
 )
 async def revoke(request: Request) -> Response:
@@ -140,7 +140,7 @@ async def revoke(request: Request) -> Response:
     response_model=IntrospectionResponse,
     response_model_exclude_none=True,
     responses=OAUTH_ERRORS,
-    openapi_extra=form_body(IntrospectForm),
+    openapi_extra={**form_body(IntrospectForm), **documented_client_authentication()},
     summary="Is this token active, and for what? (client auth, RFC 7662)",
 )
 async def introspect(request: Request) -> Response:

@@ -19,5 +19,5 @@ class AuthorizationServerMetadata(BaseModel):
     token_endpoint_auth_methods_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
     introspection_endpoint_auth_methods_supported: list[str]
-    service_documentation: str
+    service_documentation: str | None = None
     authorization_response_iss_parameter_supported: bool
