@@ -1,14 +1,15 @@
 """A cap on the size of a request's head (request line and headers), for uvicorn's httptools
-server: `uvicorn --http app.http_limits:HeaderLimitedHttpToolsProtocol` (`make run` passes
-it).
+server (`fittrackee-oauth2 serve` uses it; with uvicorn itself,
+`--http app.http_limits:HeaderLimitedHttpToolsProtocol`).
 
 uvicorn offers no such limit with httptools (its `--h11-max-incomplete-event-size` is for
 h11 only), and httptools keeps every header it parses: an 8 MB header was held in memory and
-handed to the app. This protocol counts the bytes of the request line and headers as the
-parser reports them, and past `MAX_HEADER_BYTES` answers 431 (RFC 6585 §5) in the app's JSON
-shape and closes the connection, before the app is called and before more is buffered: a
-connection holds at most the cap plus one read. (A middleware could answer the same 431, but
-only after uvicorn had parsed and kept the whole head, which is the memory this is about.)
+handed to the app. This protocol counts the bytes that arrive while a request's head is still
+incomplete, and past `MAX_HEADER_BYTES` answers 431 (RFC 6585 §5) in the app's JSON shape and
+closes the connection, before the app is called and before more is buffered: a connection
+holds at most the cap plus one read, even for one header that never ends. (A middleware
+could answer the same 431, but only after uvicorn had parsed and kept the whole head, which
+is the memory this is about.)
 """
 
 from __future__ import annotations
@@ -31,23 +32,35 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_header_bytes = get_settings().max_header_bytes
+        self._in_head = True  # the connection's first request starts with its first byte
         self._head_bytes = 0
         self._refused = False
 
+    def data_received(self, data: bytes) -> None:
+        """Count what arrives while a request's head is incomplete, after the parser has
+        seen it: httptools gathers a header's value until its end, so counting the parsed
+        headers alone would let one endless header grow without bound. A connection holds
+        at most the cap plus one read."""
+        if self._refused:
+            return
+        super().data_received(data)  # may end the head (`on_headers_complete`)
+        if self._in_head and not self._refused:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_header_bytes:
+                self._refuse()
+
     def on_message_begin(self) -> None:
+        self._in_head = True
         self._head_bytes = 0
         super().on_message_begin()
 
-    def on_url(self, url: bytes) -> None:
-        if self._count(len(url)):
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._count(len(name) + len(value) + HEADER_OVERHEAD):
-            super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
-        if not self._refused:
+        """A head that arrived whole within one read is measured here, as parsed."""
+        self._in_head = False
+        size = len(self.url) + sum(len(n) + len(v) + HEADER_OVERHEAD for n, v in self.headers)
+        if size > self.max_header_bytes:
+            self._refuse()
+        else:
             super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -58,13 +71,8 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self._refused:
             super().on_message_complete()
 
-    def _count(self, size: int) -> bool:
-        """Whether the head is still within the cap; past it, answer 431 once and close."""
-        if self._refused:
-            return False
-        self._head_bytes += size
-        if self._head_bytes <= self.max_header_bytes:
-            return True
+    def _refuse(self) -> None:
+        """Answer 431 once, in the app's JSON shape for that path, and close."""
         self._refused = True
         path = self.url.split(b"?", 1)[0].decode("latin-1")
         response = error_response(path, HEADERS_TOO_LARGE, 431, headers={"Connection": "close"})
@@ -73,4 +81,3 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(head) + b"\r\n" + bytes(response.body))
         self.transport.close()
         log.info("refused a request head over %d bytes (431)", self.max_header_bytes)
-        return False

@@ -79,6 +79,23 @@ def test_a_head_under_the_cap_is_served(server):
     assert response.status_code == 200
 
 
+def test_a_header_that_never_ends_is_cut_off_while_it_arrives(server):
+    """One endless header value: httptools would gather it whole before reporting it, so the
+    cap counts what arrives, and the 431 comes while the head is still incomplete."""
+    base_url, _ = server
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Endless: ")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(128):  # up to 8 MB, never the end of the header
+                sock.sendall(b"a" * 65536)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+
+
 def test_an_8_mb_header_is_cut_off_and_the_server_carries_on(server):
     base_url, log_path = server
     parts = urlsplit(base_url)
