@@ -24,7 +24,7 @@ from app.accounts.user_tokens import (
 )
 from app.api.bearer import bearer_token
 from app.api.errors import ApiError
-from app.oauth.errors import InsufficientScope
+from app.oauth.errors import InsufficientScope, bearer_challenge
 from app.oauth.resource import validate_access_token
 from app.services import Services
 
@@ -67,7 +67,7 @@ def services(request: Request) -> Services:
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:
     """RFC 6750 §3: a 401 always challenges with `Bearer`; `error="invalid_token"` only
     when a token was sent (§3.1), never when the request carried none."""
-    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    challenge = bearer_challenge(error, None) if error else "Bearer"
     return ApiError(text, 401, headers={"WWW-Authenticate": challenge})
 
 
