@@ -16,8 +16,8 @@ from starlette.responses import Response
 
 from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
-from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
+from app.api.exact_dispatch import ExactDispatch
 from app.api.responses import JSON, message
 from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
 from app.api.schemas.common import error_responses
@@ -100,14 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.rate_limits = rate_limits
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health, discovery, consent):
-        app.include_router(module.router)
+    routers = [module.router for module in (auth, apps, oauth, health, discovery, consent)]
     if settings.metrics_enabled:
-        app.include_router(metrics.router)
-    # Innermost: the hot routes' exact-path dispatch (see its docstring).
-    app.add_middleware(
-        DirectRoutes, fastapi_app=app, routers=[auth.router, apps.router, oauth.router]
-    )
+        routers.append(metrics.router)
+    for router in routers:
+        app.include_router(router)
+    # Innermost: endpoints that take only the request, dispatched by exact path (see there).
+    app.add_middleware(ExactDispatch, fastapi_app=app, routers=routers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

@@ -111,8 +111,8 @@ async def scoped_principal(request: Request, scope: str) -> Principal:
 
 
 def documented_bearer(*scopes: str) -> dict[str, Any]:
-    """`openapi_extra` of a `@direct` route (`app.api.direct_routes`), which has no
-    dependency to say that it takes the bearer token: the same security entry."""
+    """`openapi_extra` of an endpoint that takes only the request (`app.api.exact_dispatch`),
+    which has no dependency to say that it takes the bearer token: the same security entry."""
     return {"security": [{BEARER_SCHEME.scheme_name: list(scopes)}]}
 
 

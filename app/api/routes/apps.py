@@ -25,7 +25,6 @@ from app.api.deps import (
     first_party_user,
     services,
 )
-from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.responses import JSON
 from app.api.schemas.apps import (
@@ -154,7 +153,6 @@ def _is_json(request: Request) -> bool:
     openapi_extra={**PAGE_PARAMETER, **documented_bearer()},
     summary="List the user's apps, 5 a page, newest first",
 )
-@direct
 async def list_apps(request: Request) -> Response:
     principal = await first_party_principal(request)
     page = _page(request.query_params.get("page"))
