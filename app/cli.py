@@ -5,8 +5,10 @@
     fittrackee-oauth2 stats [--json]
 
 It reads the same settings as the server (`DATABASE_URL`, ...) and works on the same
-database through the app's repositories. `clean` is FitTrackee's `ftcli oauth2 clean`: run it
-from cron; what it keeps and why is in `app/db/repositories/maintenance.py`.
+database through the app's repositories, on SQLAlchemy's lane (`Database.for_tools`: no pool
+kept, no statement timeout, so a long clean-up is not cut). `clean` is FitTrackee's
+`ftcli oauth2 clean`: run it from cron; what it keeps and why is in
+`app/db/repositories/maintenance.py`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from app import clock
 from app.accounts.service import AccountError
 from app.config import Settings, get_settings
-from app.db.engine import Database, make_engine
+from app.db.engine import Database
+from app.db.errors import DatabaseUnavailable
 from app.db.repositories.maintenance import MaintenanceRepository
 from app.services import Services
 
@@ -43,7 +44,7 @@ class CommandError(Exception):
 async def create_user(settings: Settings, username: str, email: str, password: str) -> int:
     """Register an account as `POST /api/auth/register` would, with the same rules and
     messages (the privacy policy counts as accepted by the operator); its id."""
-    services = Services.build(settings)
+    services = Services.build(settings, Database.for_tools(settings))
     try:
         return await services.accounts.register(
             username=username, email=email, password=password, accepted_policy=True
@@ -57,25 +58,23 @@ async def create_user(settings: Settings, username: str, email: str, password: s
 async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
     `days` days ago, and expired logged-out user tokens; the counts, all in one transaction."""
-    db = Database(make_engine(settings), settings)
+    db = Database.for_tools(settings)
+    maintenance = MaintenanceRepository(db)
     before = clock.utcnow() - timedelta(days=days)
     try:
         if dry_run:
-            async with db.autocommit() as storage:
-                result = await MaintenanceRepository(storage.conn).count_removable(before)
+            result = await maintenance.count_removable(before=before)
         else:
-            async with db.transaction() as storage:
-                result = await MaintenanceRepository(storage.conn).delete_removable(before)
+            result = await maintenance.delete_removable(before=before)
     finally:
         await db.dispose()
     return result.as_dict()
 
 
 async def stats(settings: Settings) -> dict[str, int]:
-    db = Database(make_engine(settings), settings)
+    db = Database.for_tools(settings)
     try:
-        async with db.autocommit() as storage:
-            result = await MaintenanceRepository(storage.conn).stats(clock.utcnow())
+        result = await MaintenanceRepository(db).stats(now=clock.utcnow())
     finally:
         await db.dispose()
     return result.as_dict()
@@ -160,8 +159,8 @@ def main(
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (SQLAlchemyError, OSError) as exc:
-        print(f"error: database unavailable or failing: {type(exc).__name__}", file=sys.stderr)
+    except DatabaseUnavailable as exc:
+        print(f"error: database unavailable or failing: {exc}", file=sys.stderr)
         return 1
     return 0
 

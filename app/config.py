@@ -54,13 +54,30 @@ class Settings(BaseSettings):
     oauth2_require_pkce: bool = False
     oauth2_allow_plain_pkce: bool = False
 
-    # Database pools (SQLAlchemy's, and on PostgreSQL the hot lane's, `app.db.pg_pool`), each
-    # this large; how long a request waits for a connection before answering 503.
-    db_pool_size: int = 10
-    # Extra connections beyond the pool are opened and closed per burst: costly, so none by
-    # default (requests queue for a pooled connection, up to DB_POOL_TIMEOUT).
-    db_max_overflow: int = 0
-    db_pool_timeout: float = 5.0
+    # The database connections of one worker process: on PostgreSQL the asyncpg lane's pool
+    # (`app.db.pg_pool`), the only one; on SQLite, SQLAlchemy's.
+    db_pool_size: int = Field(
+        10, ge=1, description="Database connections one worker process holds at most."
+    )
+    db_pool_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds a request waits for a database connection (a free one, or a "
+        "new one opened) before it is answered 503.",
+    )
+    db_statement_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds one statement of the server may run on PostgreSQL before the "
+        "request is answered 503 (a frozen or overloaded database); unset: DB_POOL_TIMEOUT. "
+        "The command line's statements are not limited.",
+    )
+    db_pool_max_lifetime: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds a PostgreSQL connection is reused for before it is closed "
+        "and replaced by a new one.",
+    )
 
     # argon2 cost; tests lower it, production keeps passlib's defaults.
     argon2_rounds: int | None = None
@@ -92,6 +109,10 @@ class Settings(BaseSettings):
                 f"SECRET_KEY of at least {MIN_SECRET_KEY} characters is required in production"
             )
         return self
+
+    @property
+    def statement_timeout(self) -> float:
+        return self.db_statement_timeout or self.db_pool_timeout
 
     @property
     def refresh_lifetime(self) -> int:

@@ -8,7 +8,8 @@ from app.accounts.passwords import PasswordHasher
 from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
 from app.config import Settings
-from app.db.engine import Database, make_engine
+from app.db.engine import Database
+from app.db.storage import Storage
 from app.oauth.server import OAuthServer
 
 
@@ -16,19 +17,24 @@ from app.oauth.server import OAuthServer
 class Services:
     settings: Settings
     db: Database
+    storage: Storage
     user_tokens: UserTokenCodec
     accounts: Accounts
     oauth: OAuthServer
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
-        db = Database(make_engine(settings), settings)
+    def build(cls, settings: Settings, db: Database | None = None) -> Services:
+        """The server's services; `db` defaults to the server's `Database` (the asyncpg
+        lane on PostgreSQL). The command line passes its own (`Database.for_tools`)."""
+        db = db or Database.for_server(settings)
+        storage = Storage(db)
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
         return cls(
             settings=settings,
             db=db,
+            storage=storage,
             user_tokens=codec,
-            accounts=Accounts(db, hasher, codec),
-            oauth=OAuthServer(db, settings),
+            accounts=Accounts(storage, hasher, codec),
+            oauth=OAuthServer(storage, settings),
         )

@@ -1,6 +1,5 @@
 """Exact dispatch (`app.api.exact_dispatch`): every endpoint that takes only the request is
-called by an exact (method, path) lookup, with the answers FastAPI's own path would give.
-Also the hot lane (`app.db.direct`)."""
+called by an exact (method, path) lookup, with the answers FastAPI's own path would give."""
 
 from __future__ import annotations
 
@@ -11,14 +10,11 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.api.exact_dispatch import ExactDispatch, takes_only_the_request
 from app.api.routes import apps, auth, consent, discovery, health, metrics, oauth
-from app.db.direct import NotPrebuilt
-from app.db.models import User
 from tests.helpers import bearer
 
 
@@ -183,13 +179,3 @@ async def test_a_page_that_is_not_an_integer_is_invalid_payload(
     response = await client.get(f"/api/oauth/apps?page={page}", headers=bearer(alice))
     assert response.status_code == 400
     assert response.json() == {"status": "error", "message": "invalid payload"}
-
-
-async def test_the_hot_lane_takes_prebuilt_statements_only(app: FastAPI, is_postgres: bool) -> None:
-    db = app.state.services.db
-    async with db.hot() as storage:
-        if not is_postgres:  # SQLite: the hot lane is plain autocommit
-            assert (await storage.conn.execute(select(User.id))).all() == []
-            return
-        with pytest.raises(NotPrebuilt):
-            await storage.conn.execute(select(User.id))

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import RowMapping
 from starlette.requests import Request
 
 from app import clock
+from app.accounts.profile import UserProfile
 from app.accounts.user_tokens import (
     ExpiredUserToken,
     InvalidUserToken,
@@ -51,7 +51,7 @@ class Principal:
     """The caller: a user, and either their JWT claims (first party) or a token's scopes."""
 
     user_id: int
-    user: RowMapping
+    user: UserProfile
     claims: UserClaims | None = None
     scope: frozenset[str] | None = None  # None: first-party, every scope
 
@@ -78,8 +78,7 @@ async def _first_party(svc: Services, token: str) -> Principal:
         raise _unauthorized(EXPIRED) from None
     except InvalidUserToken:
         raise _unauthorized(INVALID) from None
-    async with svc.db.hot() as storage:
-        user = await storage.users.active_user(claims.user_id, claims.jti)
+    user = await svc.accounts.active_user(claims)
     if user is None:
         raise _unauthorized(INVALID)
     return Principal(user_id=claims.user_id, user=user, claims=claims)
@@ -104,7 +103,7 @@ async def scoped_principal(request: Request, scope: str) -> Principal:
     svc = services(request)
     if looks_like_jwt(token):
         return await _first_party(svc, token)
-    grant = await validate_access_token(svc.db, token, clock.utcnow())
+    grant = await validate_access_token(svc.storage.tokens, token, clock.utcnow())
     if scope not in grant.scope:
         raise InsufficientScope(scope)
     return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)

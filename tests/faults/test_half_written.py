@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 from app.api.errors import DATABASE_UNAVAILABLE
 from app.config import Settings
 from app.db.models import AuthorizationCode, Token
-from app.db.repositories.tokens import TokenRepository
+from app.db.repositories import tokens as token_steps
 from app.main import create_app as create_fastapi_app
 from app.oauth.secrets import hash_secret
 from tests.faults.conftest import database_outage, healthy_again, pg_ready, wait_healthy
@@ -277,9 +277,10 @@ async def check_invariants(
 # because nothing of the cut transaction was kept. On PostgreSQL only a refresh with a `scope`
 # has such points: a code exchange and a plain refresh are one statement each.
 
+# The steps of `TokenRepository.rotate_and_issue`'s transaction (`app.db.repositories.tokens`).
 CUT_POINTS = [
-    ("refresh_token", TokenRepository, "rotate"),
-    ("refresh_token", TokenRepository, "create"),
+    ("refresh_token", token_steps, "spend_refresh"),
+    ("refresh_token", token_steps, "store_pair"),
 ]
 
 
@@ -301,13 +302,13 @@ async def fault_app(fault_database_url: str) -> AsyncIterator[FastAPI]:
 @pytest.mark.parametrize(
     ("grant", "owner", "method"),
     CUT_POINTS,
-    ids=[f"{grant}-after-{owner.__name__}.{method}" for grant, owner, method in CUT_POINTS],
+    ids=[f"{grant}-after-{method}" for grant, _, method in CUT_POINTS],
 )
 async def test_a_grant_cut_inside_its_transaction_keeps_nothing(
     fault_app: FastAPI,
     monkeypatch: pytest.MonkeyPatch,
     grant: str,
-    owner: type,
+    owner: Any,
     method: str,
 ) -> None:
     transport = httpx.ASGITransport(app=fault_app)
@@ -325,8 +326,8 @@ async def test_a_grant_cut_inside_its_transaction_keeps_nothing(
         original = getattr(owner, method)
         reached, resume = asyncio.Event(), asyncio.Event()
 
-        async def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = await original(self, *args, **kwargs)
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            result = await original(*args, **kwargs)
             reached.set()
             await resume.wait()
             return result

@@ -156,7 +156,7 @@ def _is_json(request: Request) -> bool:
 async def list_apps(request: Request) -> Response:
     principal = await first_party_principal(request)
     page = _page(request.query_params.get("page"))
-    result = await list_clients(services(request).db, principal.user_id, page)
+    result = await list_clients(services(request).storage, principal.user_id, page)
     return JSON(
         {
             "data": {"clients": [client_json(row) for row in result.clients]},
@@ -184,7 +184,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
     except orjson.JSONDecodeError:
         raise ApiError(INVALID_PAYLOAD) from None
     metadata = parse_client_metadata(body)
-    created = await register_client(services(request).db, principal.user_id, metadata)
+    created = await register_client(services(request).storage, principal.user_id, metadata)
     client = client_json(created.client, created.client_secret)
     return JSON({"data": {"client": client}, "status": "created"}, 201)
 
@@ -198,7 +198,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
 )
 async def get_app(request: Request, principal: FirstParty) -> Response:
     client_id = request.path_params["client_id"]
-    row = await client_by_client_id(services(request).db, principal.user_id, client_id)
+    row = await client_by_client_id(services(request).storage, principal.user_id, client_id)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -211,7 +211,7 @@ async def get_app(request: Request, principal: FirstParty) -> Response:
 )
 async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    row = await client_by_pk(services(request).db, principal.user_id, pk)
+    row = await client_by_pk(services(request).storage, principal.user_id, pk)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -225,7 +225,7 @@ async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
 )
 async def delete_app(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    await delete_client(services(request).db, principal.user_id, pk)
+    await delete_client(services(request).storage, principal.user_id, pk)
     return Response(status_code=204)
 
 
@@ -238,5 +238,5 @@ async def delete_app(request: Request, principal: FirstParty) -> Response:
 )
 async def revoke_app_tokens(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    await revoke_client_tokens(services(request).db, principal.user_id, pk)
+    await revoke_client_tokens(services(request).storage, principal.user_id, pk)
     return JSON({"status": "success"})
