@@ -18,7 +18,7 @@ What the driver raises becomes `app.db.errors`' family.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,7 +34,12 @@ Observer = Callable[[str], None]
 
 # What asyncpg (or the socket under it) raises; `_translated` says which are the database's
 # doing (ours to name) and which are bugs (left as they are).
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
 _TRANSLATED = (DatabaseUnavailable, ConstraintViolation)
 
 
@@ -171,15 +176,13 @@ class AsyncpgLane:
             self._pool.release(conn, healthy=healthy)
         return count
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[LaneConnection]:
-        async with self._held(transaction=False) as held:
-            yield held
+    def connection(self) -> AbstractAsyncContextManager[LaneConnection]:
+        return self._held(transaction=False)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[LaneConnection]:
-        async with self._held(transaction=True) as held:
-            yield held
+    def transaction(self) -> AbstractAsyncContextManager[LaneConnection]:
+        """BEGIN ... COMMIT; ROLLBACK when the block raises. After a database error the
+        connection is dropped without another word (the server rolls back)."""
+        return self._held(transaction=True)
 
     @asynccontextmanager
     async def _held(self, *, transaction: bool) -> AsyncIterator[LaneConnection]:
@@ -187,24 +190,31 @@ class AsyncpgLane:
         healthy = False
         try:
             if transaction:
-                try:
-                    async with conn.transaction():
-                        yield LaneConnection(self, conn)
-                except _DRIVER_ERRORS as exc:  # BEGIN, COMMIT or ROLLBACK itself failed
-                    mapped = _translated(exc, conn)
-                    if mapped is exc:
-                        raise
-                    raise mapped from exc
-            else:
+                await self._command(conn, "BEGIN")
+            try:
                 yield LaneConnection(self, conn)
+            except (*_DRIVER_ERRORS, *_TRANSLATED):
+                raise  # the connection is dropped, unspoken to: the server rolls back
+            except Exception:
+                if transaction:  # the caller's own refusal (an OAuth error, say)
+                    await self._command(conn, "ROLLBACK")
+                healthy = True
+                raise
+            if transaction:
+                await self._command(conn, "COMMIT")
             healthy = True
-        except (*_DRIVER_ERRORS, *_TRANSLATED):
-            raise
-        except Exception:
-            healthy = True  # the caller's own refusal (an OAuth error, say): not the connection's
-            raise
         finally:
             self._pool.release(conn, healthy=healthy)
+
+    async def _command(self, conn: asyncpg.Connection, sql: str) -> None:
+        """BEGIN, COMMIT or ROLLBACK, under the statement timeout like any statement."""
+        try:
+            await conn.execute(sql)
+        except _DRIVER_ERRORS as exc:
+            mapped = _translated(exc, conn)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     async def _checkout(self) -> asyncpg.Connection:
         try:

@@ -32,9 +32,12 @@ def from_asyncpg(exc: BaseException, *, connection_closed: bool) -> Exception | 
     """Ours for an error of asyncpg (or of the socket under it), None for a bug.
 
     `connection_closed`: the connection died under the statement; asyncpg then raises an
-    `InterfaceError` ("connection is closed"), a class it also uses for misuse.
+    `InterfaceError` ("connection is closed"), a class it also uses for misuse. An
+    `InternalClientError` ("cannot switch to state ...") is what a pooled connection gives
+    when the server ended its session while it was idle (a shutdown's FATAL message not yet
+    read): that connection is dead too.
     """
-    if isinstance(exc, OSError) or connection_closed:  # TimeoutError is an OSError
+    if isinstance(exc, OSError | asyncpg.exceptions.InternalClientError) or connection_closed:
         return DatabaseUnavailable(f"{type(exc).__name__}: {exc}")
     sqlstate = getattr(exc, "sqlstate", None)
     if isinstance(exc, asyncpg.PostgresError) and isinstance(sqlstate, str):

@@ -11,7 +11,7 @@ transactions; this lane reads the results as each `Query` says and translates th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -88,15 +88,11 @@ class SQLAlchemyLane:
         async with self.connection() as conn:
             return await conn.rowcount(query, params)
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[ConnectionLane]:
-        async with self._held(transaction=False) as conn:
-            yield conn
+    def connection(self) -> AbstractAsyncContextManager[ConnectionLane]:
+        return self._held(transaction=False)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ConnectionLane]:
-        async with self._held(transaction=True) as conn:
-            yield conn
+    def transaction(self) -> AbstractAsyncContextManager[ConnectionLane]:
+        return self._held(transaction=True)
 
     @asynccontextmanager
     async def _held(self, *, transaction: bool) -> AsyncIterator[ConnectionLane]:

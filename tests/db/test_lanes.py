@@ -167,6 +167,10 @@ async def test_a_statement_past_its_timeout_is_database_unavailable(
         (asyncpg.exceptions.UndefinedColumnError("no such column"), None),
         (asyncpg.PostgresError("no SQLSTATE at all"), None),
         (asyncpg.InterfaceError("another operation is in progress"), None),
+        (
+            asyncpg.exceptions.InternalClientError("cannot switch to state 12"),
+            DatabaseUnavailable,
+        ),
         (ConnectionRefusedError(), DatabaseUnavailable),
         (TimeoutError(), DatabaseUnavailable),
     ],
