@@ -1,7 +1,8 @@
 """PostgreSQL stopped in the middle of full OAuth2 flows: nothing is left half-written.
 
-A code exchange spends the code and inserts its token pair in one transaction; a refresh
-rotates the old pair and inserts its successor in one transaction (`app/oauth/grants`). The
+A code exchange spends the code and inserts its token pair in one unit of work; a refresh
+rotates the old pair and inserts its successor in one unit of work (each one statement on
+PostgreSQL, `app/db/repositories/tokens.py`). The
 database is stopped (fast shutdown: sessions cut mid-transaction) under a load of both, then
 started again. A request cut at the wrong moment may have committed or not, and the client
 only saw a 503; so the test asserts what the transactions guarantee either way:
@@ -59,8 +60,9 @@ WORKERS = 2
 FLOWS = 4  # tasks doing authorize + code exchange over and over
 CHAINS = 4  # tasks refreshing one pair over and over (a new pair when a refresh fails)
 POOL_TIMEOUT = 5.0  # the default DB_POOL_TIMEOUT
-# One failing database call waits at most for the pool, then for one connection attempt,
-# each bounded by DB_POOL_TIMEOUT; 2 s of slack for a shared 2-core machine.
+# One failing database call waits at most DB_POOL_TIMEOUT for a connection (a free one or a
+# new one), then DB_STATEMENT_TIMEOUT (the same by default) for its statement; 2 s of slack
+# for a shared 2-core machine.
 WORST_CASE = 2 * POOL_TIMEOUT + 2
 DOWN_FOR = 3.0
 
