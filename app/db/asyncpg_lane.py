@@ -134,47 +134,32 @@ class AsyncpgLane:
 
     async def rows(self, query: Query[T], params: Params = EMPTY) -> list[T]:
         compiled = self.compiled(query)
-        conn = await self._checkout()
-        healthy = False
-        try:
-            records = await self.run(conn, compiled, params, _FETCH)
-            healthy = True
-        finally:
-            self._pool.release(conn, healthy=healthy)
+        records = await self._once(compiled, params, _FETCH)
         return [compiled.read(record) for record in records]
 
     async def first(self, query: Query[T], params: Params = EMPTY) -> T | None:
         compiled = self.compiled(query)
-        conn = await self._checkout()
-        healthy = False
-        try:
-            record = await self.run(conn, compiled, params, _FETCHROW)
-            healthy = True
-        finally:
-            self._pool.release(conn, healthy=healthy)
+        record = await self._once(compiled, params, _FETCHROW)
         return None if record is None else compiled.read(record)
 
     async def scalar(self, query: Query[Any], params: Params = EMPTY) -> Any:
         compiled = self.compiled(query)
-        conn = await self._checkout()
-        healthy = False
-        try:
-            record = await self.run(conn, compiled, params, _FETCHROW)
-            healthy = True
-        finally:
-            self._pool.release(conn, healthy=healthy)
+        record = await self._once(compiled, params, _FETCHROW)
         return None if record is None else compiled.value(record)
 
     async def rowcount(self, query: Query[Any], params: Params = EMPTY) -> int:
-        compiled = self.compiled(query)
+        return await self._once(self.compiled(query), params, _ROWCOUNT)
+
+    async def _once(self, compiled: Compiled, params: Params, how: int) -> Any:
+        """One statement on a connection checked out for it alone (autocommit)."""
         conn = await self._checkout()
         healthy = False
         try:
-            count = await self.run(conn, compiled, params, _ROWCOUNT)
+            result = await self.run(conn, compiled, params, how)
             healthy = True
         finally:
             self._pool.release(conn, healthy=healthy)
-        return count
+        return result
 
     def connection(self) -> AbstractAsyncContextManager[LaneConnection]:
         return self._held(transaction=False)
