@@ -184,3 +184,21 @@ def test_with_query_encodes_and_appends() -> None:
     assert with_query("com.example.app:/cb?x=1", code="c", state=None) == (
         "com.example.app:/cb?x=1&code=c"
     )
+
+
+async def test_a_client_deleted_before_its_code_is_stored_gets_no_code(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses a code for a client that is gone (`CodeStore.create` is False):
+    the unknown-client refusal, never a code."""
+    codes = world.store.codes
+    original = codes.create
+
+    async def delete_the_client_first(**fields: object) -> bool:
+        world.store.delete_client(world.client.pk)
+        return await original(**fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codes, "create", delete_the_client_first)
+    with pytest.raises(InvalidRequest, match=re.escape('Invalid "client_id" in request.')):
+        await world.server.authorization.authorize(world.user_id, request_for(world))
+    assert await stored_codes(world) == []
