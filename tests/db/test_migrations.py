@@ -21,7 +21,7 @@ from app.db.engine import make_engine
 from app.db.models import Base, OAuth2Client, User
 from tests.databases import postgres_admin
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
