@@ -8,10 +8,12 @@
     fittrackee-oauth2 --version
 
 It reads the same settings as the server (`DATABASE_URL`, ...) and works on the same
-database through the app's repositories. `clean` is FitTrackee's `ftcli oauth2 clean`: run it
-from cron; what it keeps and why is in `app/db/repositories/maintenance.py`. A setting it
-cannot use or a database it cannot reach is one `error:` line and a `hint:` on stderr
-(`app.startup_errors`): exit status 2 for a setting, 1 otherwise.
+database through the app's repositories, on SQLAlchemy's lane (`Database.for_tools`: no pool
+kept, no statement timeout, so a long clean-up is not cut). `clean` is FitTrackee's
+`ftcli oauth2 clean`: run it from cron; what it keeps and why is in
+`app/db/repositories/maintenance.py`. A setting it cannot use or a database it cannot reach
+is one `error:` line and a `hint:` on stderr (`app.startup_errors`): exit status 2 for a
+setting, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pydantic import ValidationError
 from app import __version__, clock, launcher, migrations
 from app.accounts.service import AccountError
 from app.config import ConfigurationError, Settings, get_settings, set_for_child_processes
-from app.db.engine import Database, make_engine
+from app.db.engine import Database
+from app.db.errors import DatabaseUnavailable
 from app.db.repositories.maintenance import MaintenanceRepository
 from app.services import Services
 from app.startup_errors import (
@@ -55,7 +58,7 @@ class CommandError(Exception):
 async def create_user(settings: Settings, username: str, email: str, password: str) -> int:
     """Register an account as `POST /api/auth/register` would, with the same rules and
     messages (the privacy policy counts as accepted by the operator); its id."""
-    services = Services.build(settings)
+    services = Services.build(settings, Database.for_tools(settings))
     try:
         return await services.accounts.register(
             username=username, email=email, password=password, accepted_policy=True
@@ -69,25 +72,23 @@ async def create_user(settings: Settings, username: str, email: str, password: s
 async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
     `days` days ago, and expired logged-out user tokens; the counts, all in one transaction."""
-    db = Database(make_engine(settings), settings)
+    db = Database.for_tools(settings)
+    maintenance = MaintenanceRepository(db)
     before = clock.utcnow() - timedelta(days=days)
     try:
         if dry_run:
-            async with db.autocommit() as storage:
-                result = await MaintenanceRepository(storage.conn).count_removable(before)
+            result = await maintenance.count_removable(before=before)
         else:
-            async with db.transaction() as storage:
-                result = await MaintenanceRepository(storage.conn).delete_removable(before)
+            result = await maintenance.delete_removable(before=before)
     finally:
         await db.dispose()
     return result.as_dict()
 
 
 async def stats(settings: Settings) -> dict[str, int]:
-    db = Database(make_engine(settings), settings)
+    db = Database.for_tools(settings)
     try:
-        async with db.autocommit() as storage:
-            result = await MaintenanceRepository(storage.conn).stats(clock.utcnow())
+        result = await MaintenanceRepository(db).stats(now=clock.utcnow())
     finally:
         await db.dispose()
     return result.as_dict()
@@ -209,6 +210,9 @@ def main(
         return 2
     except DATABASE_FAILURES as exc:
         sys.stderr.write(database_error(exc, settings.database_url).lines())
+        return 1
+    except DatabaseUnavailable as exc:
+        sys.stderr.write(database_error(exc.__cause__ or exc, settings.database_url).lines())
         return 1
     return 0
 

@@ -153,23 +153,32 @@ class Settings(BaseSettings):
     )
 
     # --- Database pool ---
+    # The database connections of one worker process: on PostgreSQL the asyncpg lane's pool
+    # (`app.db.pg_pool`), the only one; on SQLite, SQLAlchemy's.
     db_pool_size: int = Field(
         10,
         ge=1,
-        description="Database connections each worker keeps open; PostgreSQL sees up to "
-        "`WORKERS` x replicas x `DB_POOL_SIZE` of them, within its `max_connections`.",
-    )
-    db_max_overflow: int = Field(
-        0,
-        ge=0,
-        description="Connections a worker may open beyond `DB_POOL_SIZE` in a burst (each "
-        "opened and closed again).",
+        description="Database connections one worker process holds at most; PostgreSQL sees "
+        "up to `WORKERS` x replicas x `DB_POOL_SIZE` of them, within its `max_connections`.",
     )
     db_pool_timeout: float = Field(
         5.0,
         gt=0,
-        description="Seconds a request waits for a database connection (or to open one) "
-        "before the answer is 503.",
+        description="Seconds a request waits for a database connection (a free one, or a "
+        "new one opened) before it is answered 503.",
+    )
+    db_statement_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds one statement of the server may run on PostgreSQL before the "
+        "request is answered 503 (a frozen or overloaded database); unset: DB_POOL_TIMEOUT. "
+        "The command line's statements are not limited.",
+    )
+    db_pool_max_lifetime: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds a PostgreSQL connection is reused for before it is closed "
+        "and replaced by a new one.",
     )
 
     # --- Passwords ---
@@ -386,6 +395,10 @@ class Settings(BaseSettings):
     def load(cls) -> Settings:
         """The settings from the environment and the `.env` file (see the module's doc)."""
         return cls(_env_file=env_file())  # type: ignore[call-arg]
+
+    @property
+    def statement_timeout(self) -> float:
+        return self.db_statement_timeout or self.db_pool_timeout
 
     @property
     def refresh_lifetime(self) -> int:

@@ -17,8 +17,8 @@ from starlette.responses import Response
 from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.client_credentials import CLIENT_BASIC, CLIENT_BASIC_SCHEME
-from app.api.direct_routes import DirectRoutes
 from app.api.errors import install_error_handlers
+from app.api.exact_dispatch import ExactDispatch
 from app.api.responses import JSON, message
 from app.api.routes import (
     apps,
@@ -120,16 +120,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (auth, apps, oauth, health, discovery, instance_config, consent):
-        app.include_router(module.router)
+    modules = [auth, apps, oauth, health, discovery, instance_config, consent]
     if settings.metrics_enabled:
-        app.include_router(metrics.router)
+        modules.append(metrics)
     if settings.docs_enabled:
-        app.include_router(docs.router)
-    # Innermost: the hot routes' exact-path dispatch (see its docstring).
-    app.add_middleware(
-        DirectRoutes, fastapi_app=app, routers=[auth.router, apps.router, oauth.router]
-    )
+        modules.append(docs)
+    routers = [module.router for module in modules]
+    for router in routers:
+        app.include_router(router)
+    # Innermost: endpoints that take only the request, dispatched by exact path (see there).
+    app.add_middleware(ExactDispatch, fastapi_app=app, routers=routers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

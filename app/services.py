@@ -9,7 +9,8 @@ from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
 from app.clients.metadata import RegistrationRules
 from app.config import Settings
-from app.db.engine import Database, make_engine
+from app.db.engine import Database
+from app.db.storage import Storage
 from app.oauth.scopes import ScopeCatalogue
 from app.oauth.server import OAuthServer
 from app.ratelimit import AuthRateLimits
@@ -19,6 +20,7 @@ from app.ratelimit import AuthRateLimits
 class Services:
     settings: Settings
     db: Database
+    storage: Storage
     user_tokens: UserTokenCodec
     accounts: Accounts
     scopes: ScopeCatalogue
@@ -27,8 +29,11 @@ class Services:
     rate_limits: AuthRateLimits
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
-        db = Database(make_engine(settings), settings)
+    def build(cls, settings: Settings, db: Database | None = None) -> Services:
+        """The server's services; `db` defaults to the server's `Database` (the asyncpg
+        lane on PostgreSQL). The command line passes its own (`Database.for_tools`)."""
+        db = db or Database.for_server(settings)
+        storage = Storage(db)
         codec = UserTokenCodec(settings.signing_key(), settings.user_token_lifetime)
         hasher = PasswordHasher(settings)
         rate_limits = AuthRateLimits.from_settings(settings)
@@ -36,10 +41,11 @@ class Services:
         return cls(
             settings=settings,
             db=db,
+            storage=storage,
             user_tokens=codec,
-            accounts=Accounts(db, hasher, codec),
+            accounts=Accounts(storage, hasher, codec),
             scopes=scopes,
             client_rules=RegistrationRules.from_settings(settings, scopes),
-            oauth=OAuthServer(db, settings, scopes, rate_limits),
+            oauth=OAuthServer(storage, settings, scopes, rate_limits),
             rate_limits=rate_limits,
         )

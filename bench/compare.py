@@ -8,6 +8,12 @@ Per repeat it starts one server (pinned to --server-cpu), runs every workload (w
 the order alternates (floor, project | project, floor | floor, project ...) so that drift on a
 shared machine hits both alike. The table gives the median of the repeats per server and the
 ratios project/floor of the rate and of p99, against the issue's targets.
+
+`--baseline-dir DIR` adds a third server, "baseline": another checkout of the project (an
+older commit, with its own `.venv`: `git worktree add DIR COMMIT && make -C DIR install-dev`),
+served the same way on the project's port (never at the same time) with a database of its
+own, in the same alternation (floor, baseline, project | project, baseline, floor ...); the
+table then also gives project/baseline, to tell a change's effect from the machine's drift.
 """
 
 from __future__ import annotations
@@ -65,13 +71,45 @@ def verdict(results: list[Result], workloads: list[str]) -> str:
     return "\n".join(lines)
 
 
+def ratio_table(results: list[Result], workloads: list[str], measured: list[str]) -> str:
+    """Per workload, a/b of the median rate and of the median p99 for each pair measured."""
+    med = medians(results)
+    pairs = [
+        (a, b)
+        for a, b in (("baseline", "floor"), ("project", "floor"), ("project", "baseline"))
+        if a in measured and b in measured
+    ]
+    lines = [f"{'workload':<12} " + "  ".join(f"{a + '/' + b:>24}" for a, b in pairs)]
+    for w in workloads:
+        cells = []
+        for a, b in pairs:
+            x, y = med.get((a, w)), med.get((b, w))
+            if x and y and x["rate"] and y["rate"] and x["p99_ms"] and y["p99_ms"]:
+                rate, p99 = x["rate"] / y["rate"], x["p99_ms"] / y["p99_ms"]
+                cells.append(f"{f'rate {rate:.2f}  p99 {p99:.2f}':>24}")
+            else:
+                cells.append(f"{'-':>24}")
+        lines.append(f"{NAMES[w]:<12} " + "  ".join(cells))
+    return "\n".join(lines)
+
+
 async def compare(args: argparse.Namespace) -> list[Result]:
     floor = Floor(port=args.floor_port, cpu=args.server_cpu, floor_dir=args.floor_dir)
     project = Project(
         port=args.project_port, cpu=args.server_cpu, database=args.database, extra_env=args.env
     )
-    servers = {"floor": floor, "project": project}
-    names = [s for s in ("floor", "project") if s in args.servers]
+    servers: dict[str, Floor | Project] = {"floor": floor, "project": project}
+    if args.baseline_dir is not None:
+        servers["baseline"] = Project(
+            port=args.project_port,
+            cpu=args.server_cpu,
+            database=f"{args.database}_baseline",
+            extra_env=args.env,
+            root=args.baseline_dir.resolve(),
+            name="baseline",
+            log=Path("/tmp/bench-baseline.log"),
+        )
+    names = [s for s in ("floor", "baseline", "project") if s in args.servers and s in servers]
     fixtures_by_server: dict[str, fixtures.Fixture] = {}
     results: list[Result] = []
     print(HEADER)
@@ -117,7 +155,15 @@ def main() -> None:
     add_load_arguments(parser)
     parser.set_defaults(client_cpu=1)
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU of the server (0)")
-    parser.add_argument("--servers", default="floor,project", help="floor,project (both)")
+    parser.add_argument(
+        "--servers", default="floor,baseline,project", help="which of floor,baseline,project"
+    )
+    parser.add_argument(
+        "--baseline-dir",
+        type=Path,
+        default=None,
+        help="another checkout of the project (with its .venv) to measure as 'baseline'",
+    )
     parser.add_argument("--floor-dir", type=Path, default=DEFAULT_FLOOR_DIR)
     parser.add_argument("--floor-port", type=int, default=5100)
     parser.add_argument("--project-port", type=int, default=5200)
@@ -152,9 +198,13 @@ def main() -> None:
         print(f"\nall runs:\n{HEADER}")
         for r in sorted(results, key=lambda r: (r.workload, r.server, r.repeat)):
             print(result_line(r))
+        measured = [s for s in ("floor", "baseline", "project") if s in {r.server for r in results}]
         print(f"\nmedian of {args.repeats} (ratio = project/floor):")
-        print(median_table(results, args.workloads, ["floor", "project"], ("project", "floor")))
-        if len(args.servers) == 2:
+        print(median_table(results, args.workloads, measured, ("project", "floor")))
+        if "baseline" in measured:
+            print("\nratios of the medians, rate and p99:")
+            print(ratio_table(results, args.workloads, measured))
+        if {"floor", "project"} <= set(measured):
             print("\ntargets (issue 5):")
             print(verdict(results, args.workloads))
         print(f"load average at the end {os.getloadavg()[0]:.2f}")

@@ -82,7 +82,7 @@ class Project:
     cpu: int | None = 0
     database: str = "bench_oauth2"
     pg: str = "postgresql://postgres@127.0.0.1:5432"
-    venv: Path = ROOT / ".venv"
+    root: Path = ROOT  # the checkout to serve (another one: `compare.py --baseline-dir`)
     extra_env: dict[str, str] = field(default_factory=dict)
     fresh_db: bool = True  # drop + create + migrate on the first start only
     pid: int | None = None
@@ -95,6 +95,10 @@ class Project:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def venv(self) -> Path:
+        return self.root / ".venv"
 
     @property
     def database_url(self) -> str:
@@ -121,7 +125,7 @@ class Project:
             subprocess.run(["psql", admin, "-qtAX", "-c", sql], check=True)
         subprocess.run(
             [str(self.venv / "bin" / "alembic"), "upgrade", "head"],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -151,7 +155,7 @@ class Project:
         mode, self._log_mode = self._log_mode, "ab"  # truncated at a session's first start
         with self.log.open(mode) as log:
             self._proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=self.env(), stdout=log, stderr=log, start_new_session=True
+                cmd, cwd=self.root, env=self.env(), stdout=log, stderr=log, start_new_session=True
             )
         self.pid = self._proc.pid  # taskset execs uvicorn: same pid
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app import clock
 from app.config import Settings
@@ -125,17 +125,14 @@ async def tokens(client: httpx.AsyncClient, alice: str, oauth_app: dict[str, Any
 
 @pytest.fixture
 def statements(app: FastAPI) -> Iterator[list[str]]:
-    """The first word of every SQL statement the app sends while the test runs (BEGIN and
-    COMMIT not included)."""
+    """The first word of every SQL statement the app's repositories send while the test
+    runs, on either lane (BEGIN and COMMIT not included)."""
     seen: list[str] = []
-    engine = app.state.services.db.engine.sync_engine
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
+    def record(sql: str) -> None:
+        seen.append(sql.split(None, 1)[0].upper())
 
-    event.listen(engine, "before_cursor_execute", record)
-    observers = app.state.services.db.statement_observers
-    observers.append(lambda sql: record(None, None, sql))
+    observers = app.state.services.db.observers
+    observers.append(record)
     yield seen
-    observers.clear()
-    event.remove(engine, "before_cursor_execute", record)
+    observers.remove(record)

@@ -10,7 +10,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +58,11 @@ def fresh_database(base_url: str | None, prefix: str = "oauth2_test") -> Iterato
             url = f"sqlite+aiosqlite:///{folder}/test.db"
             migrate(url)
             yield url
+
+
+async def stored_rows(app: Any, table: Any, *where: Any) -> list[dict[str, Any]]:
+    """The rows of a model's table (matching `where`), read straight from the database on
+    the app's engine (the server's own lane is not involved), ordered by primary key."""
+    statement = select(table.__table__).where(*where).order_by(*table.__table__.primary_key)
+    async with app.state.services.db.engine.connect() as conn:
+        return [dict(row) for row in (await conn.execute(statement)).mappings()]

@@ -253,3 +253,21 @@ def test_the_default_database_follows_data_dir(clean_env, tmp_path):
     settings = Settings.load()
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/state/oauth2.db"
     assert Settings(database_url="sqlite+aiosqlite:///x.db").database_url.endswith("///x.db")
+
+
+def test_database_pool_settings(clean_env):
+    for name in ("DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT", "DB_POOL_MAX_LIFETIME"):
+        clean_env.delenv(name, raising=False)
+    settings = Settings()
+    assert (settings.db_pool_size, settings.db_pool_timeout) == (10, 5.0)
+    assert settings.db_pool_max_lifetime == 3600
+    assert settings.statement_timeout == 5.0  # follows DB_POOL_TIMEOUT unless set
+    clean_env.setenv("DB_POOL_TIMEOUT", "2")
+    assert Settings().statement_timeout == 2.0
+    clean_env.setenv("DB_STATEMENT_TIMEOUT", "0.5")
+    assert Settings().statement_timeout == 0.5
+    for name, value in (("DB_POOL_SIZE", "0"), ("DB_STATEMENT_TIMEOUT", "0")):
+        clean_env.setenv(name, value)
+        with pytest.raises(ValidationError):
+            Settings()
+        clean_env.delenv(name)

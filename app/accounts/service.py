@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-
 from app import clock
 from app.accounts.passwords import PasswordHasher
+from app.accounts.profile import UserProfile
 from app.accounts.user_tokens import UserClaims, UserTokenCodec
-from app.db.engine import Database
 from app.db.repositories.users import DuplicateUser
+from app.db.storage import Storage
 
 # Matched whole (`fullmatch`): with `match` and `$`, "alice\n" would pass, `$` matching
 # before a final newline.
@@ -61,8 +60,9 @@ def registration_problems(username: str, email: str, password: str) -> str:
 
 
 class Accounts:
-    def __init__(self, db: Database, hasher: PasswordHasher, codec: UserTokenCodec) -> None:
-        self._db = db
+    def __init__(self, storage: Storage, hasher: PasswordHasher, codec: UserTokenCodec) -> None:
+        self._users = storage.users
+        self._logouts = storage.revoked_user_tokens
         self._hasher = hasher
         self._codec = codec
 
@@ -84,50 +84,50 @@ class Accounts:
         await self._refuse_taken(username, email)
         password_hash = await self._hasher.hash(password)
         try:
-            async with self._db.transaction() as storage:
-                return await storage.users.create(
-                    username=username, email=email, password_hash=password_hash, now=clock.utcnow()
-                )
+            return await self._users.create(
+                username=username, email=email, password_hash=password_hash, now=clock.utcnow()
+            )
         except DuplicateUser as exc:
             # Lost a race with a concurrent registration: say which field it took.
             await self._refuse_taken(username, email)
             raise AccountError(taken_message(exc.field)) from exc
 
     async def _refuse_taken(self, username: str, email: str) -> None:
-        async with self._db.autocommit() as storage:
-            taken = await storage.users.taken_field(username, email)
+        taken = await self._users.taken_field(username=username, email=email)
         if taken:
             raise AccountError(taken_message(taken))
 
     async def login(self, *, email: str, password: str) -> str:
         """A new user JWT; the same answer, in about the same time, for an unknown e-mail,
         an inactive account and a wrong password."""
-        async with self._db.autocommit() as storage:
-            row = await storage.users.credentials_by_email(email.strip().lower())
-        stored_hash = row["password_hash"] if row is not None else None
+        found = await self._users.credentials_by_email(email=email.strip().lower())
+        stored_hash = found.password_hash if found is not None else None
         # An over-long password can match nothing (registration refuses them), but is still
         # answered after one hash verification, never truncated.
         candidate = password if len(password) <= MAX_PASSWORD else ""
         ok = await self._hasher.verify(candidate, stored_hash) and candidate == password
-        if not ok or row is None or not row["is_active"]:
+        if not ok or found is None or not found.is_active:
             raise AccountError(INVALID_CREDENTIALS, 401)
-        return self._codec.encode(row["id"], clock.utcnow())
+        return self._codec.encode(found.id, clock.utcnow())
 
     async def logout(self, claims: UserClaims) -> None:
         """The token stops working at once: its `jti` is recorded until it would expire.
 
-        Entries whose token has expired anyway are purged in the same transaction, so the
-        table holds only tokens that could still be presented.
+        Entries whose token has expired anyway are purged with it, so the table holds only
+        tokens that could still be presented.
         """
-        async with self._db.transaction() as storage:
-            await storage.revoked_user_tokens.revoke(claims.jti, claims.expires_at)
-            await storage.revoked_user_tokens.delete_expired(clock.utcnow())
+        await self._logouts.record_logout(
+            jti=claims.jti, expires_at=claims.expires_at, now=clock.utcnow()
+        )
 
-    async def edit_profile(self, user_id: int, values: dict[str, Any]) -> RowMapping:
-        async with self._db.transaction() as storage:
-            if values:
-                await storage.users.update_profile(user_id, values)
-            profile = await storage.users.profile(user_id)
+    async def active_user(self, claims: UserClaims) -> UserProfile | None:
+        """The profile behind a verified user JWT, unless the user is inactive or the JWT
+        was logged out."""
+        return await self._users.active_user(user_id=claims.user_id, jti=claims.jti)
+
+    async def edit_profile(self, user_id: int, values: dict[str, Any]) -> UserProfile:
+        """A field left out keeps its value; None clears it. One statement."""
+        profile = await self._users.edit_profile(user_id=user_id, values=values)
         if profile is None:
             raise AccountError("user does not exist", 404)
         return profile

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import RowMapping
 from starlette.requests import HTTPConnection, Request
 
 from app import clock
+from app.accounts.profile import UserProfile
 from app.accounts.user_tokens import (
     ExpiredUserToken,
     InvalidUserToken,
@@ -25,7 +25,7 @@ from app.accounts.user_tokens import (
 )
 from app.api.bearer import bearer_token
 from app.api.errors import ApiError
-from app.oauth.errors import InsufficientScope
+from app.oauth.errors import InsufficientScope, bearer_challenge
 from app.oauth.resource import validate_access_token
 from app.ratelimit import AuthRateLimits
 from app.services import Services
@@ -55,7 +55,7 @@ class Principal:
     """The caller: a user, and either their JWT claims (first party) or a token's scopes."""
 
     user_id: int
-    user: RowMapping
+    user: UserProfile
     claims: UserClaims | None = None
     scope: frozenset[str] | None = None  # None: first-party, every scope
 
@@ -102,7 +102,7 @@ _untrusted_proxy_seen = False
 def _unauthorized(text: str, error: str | None = "invalid_token") -> ApiError:
     """RFC 6750 §3: a 401 always challenges with `Bearer`; `error="invalid_token"` only
     when a token was sent (§3.1), never when the request carried none."""
-    challenge = f'Bearer error="{error}"' if error else "Bearer"
+    challenge = bearer_challenge(error, None) if error else "Bearer"
     return ApiError(text, 401, headers={"WWW-Authenticate": challenge})
 
 
@@ -113,8 +113,7 @@ async def _first_party(svc: Services, token: str) -> Principal:
         raise _unauthorized(EXPIRED) from None
     except InvalidUserToken:
         raise _unauthorized(INVALID) from None
-    async with svc.db.hot() as storage:
-        user = await storage.users.active_user(claims.user_id, claims.jti)
+    user = await svc.accounts.active_user(claims)
     if user is None:
         raise _unauthorized(INVALID)
     return Principal(user_id=claims.user_id, user=user, claims=claims)
@@ -139,15 +138,15 @@ async def scoped_principal(request: Request, scope: str) -> Principal:
     svc = services(request)
     if looks_like_jwt(token):
         return await _first_party(svc, token)
-    grant = await validate_access_token(svc.db, token, clock.utcnow())
+    grant = await validate_access_token(svc.storage.tokens, token, clock.utcnow())
     if scope not in grant.scope:
         raise InsufficientScope(scope)
     return Principal(user_id=grant.user_id, user=grant.user, scope=grant.scope)
 
 
 def documented_bearer(*scopes: str) -> dict[str, Any]:
-    """`openapi_extra` of a `@direct` route (`app.api.direct_routes`), which has no
-    dependency to say that it takes the bearer token: the same security entry."""
+    """`openapi_extra` of an endpoint that takes only the request (`app.api.exact_dispatch`),
+    which has no dependency to say that it takes the bearer token: the same security entry."""
     return {"security": [{BEARER_SCHEME.scheme_name: list(scopes)}]}
 
 

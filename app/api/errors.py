@@ -10,20 +10,18 @@
 - Request validation (missing fields, wrong types, malformed JSON, a JSON array, a non-JSON
   body): 400 `invalid payload`, where FastAPI would answer 422 (FitTrackee answers 400).
 - Unknown path 404, wrong method 405 (with `Allow`), both JSON.
-- A database that cannot be reached: 503 with `Retry-After`; anything else unexpected: 500
+- A database that cannot serve now (`app.db.errors.DatabaseUnavailable`, which both lanes
+  raise): 503 with `Retry-After`; anything else unexpected, a database error included: 500
   `internal error`, logged with its trace on the server side only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from http import HTTPStatus
 
-import asyncpg
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -31,6 +29,7 @@ from starlette.responses import Response
 from app.accounts.service import AccountError
 from app.api.responses import JSON, NO_STORE, message
 from app.clients.errors import ClientError
+from app.db.errors import DatabaseUnavailable
 from app.oauth.errors import OAuthError
 from app.ratelimit import RateLimited, Surface
 
@@ -105,36 +104,6 @@ def rate_limited_response(exc: RateLimited) -> JSON:
     return message(TOO_MANY_REQUESTS, 429, "error", headers)
 
 
-# SQLSTATEs that say "the server cannot serve you now": connection exceptions (class 08),
-# administrator/crash shutdown, "cannot connect now" (starting or stopping), too many clients.
-UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """True for errors that mean the database cannot be reached, not that a query was wrong."""
-    if isinstance(exc, sa_exc.TimeoutError | OSError | asyncio.TimeoutError):
-        return True
-    if isinstance(exc, asyncpg.PostgresError):  # the hot lane's (`app.db.direct`)
-        return _unavailable_sqlstate(exc)
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        ):
-            return True
-        if _unavailable_sqlstate(exc.orig):
-            return True
-        cause = exc.orig.__cause__ if exc.orig is not None else None
-        return isinstance(cause, OSError | asyncio.TimeoutError)
-    return False
-
-
-def _unavailable_sqlstate(driver_error: BaseException | None) -> bool:
-    """The driver's SQLSTATE (asyncpg's `sqlstate`, psycopg's `pgcode`), when it has one,
-    says the server cannot serve now."""
-    sqlstate = getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
@@ -169,22 +138,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return http_exception_response(exc, request.url.path)
 
-    async def _database(request: Request, exc: Exception) -> Response:
-        path = request.url.path
-        if database_unavailable(exc):
-            log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-            return error_response(path, DATABASE_UNAVAILABLE, 503, headers={"Retry-After": "5"})
-        log.error("database error", exc_info=exc)
-        return error_response(path, INTERNAL_ERROR, 500)
-
-    for kind in (
-        sa_exc.SQLAlchemyError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        OSError,
-        asyncio.TimeoutError,
-    ):
-        app.add_exception_handler(kind, _database)
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+        log.warning("database unavailable: %s", exc)
+        return error_response(
+            request.url.path, DATABASE_UNAVAILABLE, 503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

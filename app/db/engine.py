@@ -1,24 +1,48 @@
-"""The async engine and the two ways in: autocommit reads and all-or-nothing transactions."""
+"""`Database`: the lane a process's repositories run on, and the engine beside it.
+
+- A server on PostgreSQL runs every statement on the asyncpg lane (`app.db.asyncpg_lane`),
+  whose FIFO pool is the process's only pool: at most `DB_POOL_SIZE` connections. Its
+  `AsyncEngine` has no pool (`NullPool`) and serves the tools only (tests' own reads).
+- The command line on PostgreSQL (`Database.for_tools`), and SQLite always, run on the
+  SQLAlchemy lane (`app.db.sqlalchemy_lane`): SQLite with SQLAlchemy's pool, PostgreSQL on
+  the pool-less engine, with no statement timeout (maintenance may take long).
+- Alembic uses `make_engine` alone.
+
+Every call of `rows`/`first`/`scalar`/`rowcount` is a unit of its own (autocommit);
+`connection()` holds one connection for several statements and `transaction()` one
+transaction. Which one a unit of work needs is the repository's decision.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, literal_column, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.config import Settings, make_private, private_directory
-from app.db.direct import DirectLane
-from app.db.storage import Storage
+from app.db.asyncpg_lane import AsyncpgLane
+from app.db.executor import Executor, Lane
+from app.db.pg_pool import APPLICATION_NAME
+from app.db.queries import EMPTY, Params, Query
+from app.db.sqlalchemy_lane import SQLAlchemyLane
+
+T = TypeVar("T")
+
+TOOLS_APPLICATION_NAME = f"{APPLICATION_NAME}-tools"
+PING = Query(select(literal_column("1")))
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
-    """One engine per process; SQLite gets foreign keys, WAL and a busy timeout."""
+    """SQLite: SQLAlchemy's pool of `DB_POOL_SIZE`, foreign keys, WAL and a busy timeout.
+    PostgreSQL: no pool (the server's is the asyncpg lane's), the connect timeout, and no
+    statement timeout (what runs here is migrations and maintenance)."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
@@ -26,6 +50,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             pool_size=settings.db_pool_size,
+            max_overflow=0,
             pool_timeout=settings.db_pool_timeout,
             connect_args={"timeout": 30},
             hide_parameters=True,
@@ -34,16 +59,10 @@ def make_engine(settings: Settings) -> AsyncEngine:
         return engine
     connect_args: dict[str, Any] = {
         "timeout": settings.db_pool_timeout,
-        "command_timeout": 30,
-        "server_settings": {"application_name": "fittrackee-oauth2"},
+        "server_settings": {"application_name": TOOLS_APPLICATION_NAME},
     }
     return create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-        connect_args=connect_args,
-        hide_parameters=True,
+        url, poolclass=NullPool, connect_args=connect_args, hide_parameters=True
     )
 
 
@@ -72,76 +91,72 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """Hands out `Storage` (the repositories) over one connection.
+    """Use `for_server` or `for_tools`."""
 
-    `autocommit()` runs each statement on its own (reads, and writes that are one statement),
-    which saves BEGIN/COMMIT round trips on the hot paths; `transaction()` wraps every
-    statement in one transaction.
-    """
+    def __init__(self, settings: Settings, *, asyncpg_lane: bool) -> None:
+        self.engine = make_engine(settings)
+        dialect = self.engine.dialect
+        self.dialect_name: str = dialect.name
+        # Called with each statement's SQL before it runs, on either lane: how tests and
+        # tools count the statements of a request.
+        self.observers: list[Callable[[str], None]] = []
+        self.lane: Lane
+        if asyncpg_lane and dialect.name == "postgresql":
+            self.lane = AsyncpgLane(
+                self.engine.url,
+                dialect,
+                size=settings.db_pool_size,
+                timeout=settings.db_pool_timeout,
+                statement_timeout=settings.statement_timeout,
+                max_lifetime=settings.db_pool_max_lifetime,
+                observers=self.observers,
+            )
+        else:
+            self.lane = SQLAlchemyLane(self.engine, self.observers)
 
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self.engine = engine
-        self._lane = (
-            DirectLane(engine, settings.db_pool_size, settings.db_pool_timeout)
-            if engine.dialect.name == "postgresql"
-            else None
-        )
+    @classmethod
+    def for_server(cls, settings: Settings) -> Database:
+        return cls(settings, asyncpg_lane=True)
 
-    @property
-    def lane(self) -> DirectLane | None:
-        """The hot lane (PostgreSQL only)."""
-        return self._lane
-
-    @property
-    def statement_observers(self) -> list[Callable[[str], None]]:
-        """Callables given each SQL statement the hot lane runs (see `hot()`); SQLAlchemy's
-        own statements are seen through its engine events."""
-        return self._lane.observers if self._lane is not None else []
+    @classmethod
+    def for_tools(cls, settings: Settings) -> Database:
+        """The command line's: SQLAlchemy's lane on either database, no statement timeout."""
+        return cls(settings, asyncpg_lane=False)
 
     @property
     def single_statement_writes(self) -> bool:
-        """True when a repository's multi-table write is one atomic statement (PostgreSQL's
-        data-modifying CTEs), so it can run in `autocommit()`, not a transaction."""
-        return self.engine.dialect.name == "postgresql"
+        """True when a multi-table write can be one atomic statement (PostgreSQL's
+        data-modifying CTEs), which needs no transaction around it."""
+        return self.dialect_name == "postgresql"
 
-    def atomic(self) -> AbstractAsyncContextManager[Storage]:
-        """For writes a repository makes atomic: autocommit where they are one statement,
-        a transaction elsewhere."""
-        return self.autocommit() if self.single_statement_writes else self.transaction()
+    # The units of one statement: the lane's own methods, without a step in between.
+    def rows(self, query: Query[T], params: Params = EMPTY) -> Awaitable[list[T]]:
+        return self.lane.rows(query, params)
 
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[Storage]:
-        async with self.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield Storage(autocommit)
+    def first(self, query: Query[T], params: Params = EMPTY) -> Awaitable[T | None]:
+        return self.lane.first(query, params)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Storage]:
-        async with self.engine.begin() as conn:
-            yield Storage(conn)
+    def scalar(self, query: Query[Any], params: Params = EMPTY) -> Awaitable[Any]:
+        return self.lane.scalar(query, params)
 
-    @asynccontextmanager
-    async def hot(self, transaction: bool = False) -> AsyncIterator[Storage]:
-        """For the hot paths: `autocommit()` (or `transaction()`), but on PostgreSQL the
-        statements run on the direct lane (`app.db.direct`), which takes prebuilt statements
-        only. Elsewhere it is exactly `autocommit()` / `transaction()`."""
-        if self._lane is None:
-            async with self.transaction() if transaction else self.autocommit() as storage:
-                yield storage
-            return
-        async with self._lane.connection(transaction) as conn:
-            yield Storage(conn)
+    def rowcount(self, query: Query[Any], params: Params = EMPTY) -> Awaitable[int]:
+        return self.lane.rowcount(query, params)
 
-    def hot_atomic(self) -> AbstractAsyncContextManager[Storage]:
-        """`atomic()` on the hot lane."""
-        return self.hot(transaction=not self.single_statement_writes)
+    def connection(self) -> AbstractAsyncContextManager[Executor]:
+        return self.lane.connection()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        return self.lane.transaction()
+
+    @property
+    def in_use(self) -> int:
+        """Connections checked out now."""
+        return self.lane.in_use
+
+    async def ping(self) -> None:
+        """`SELECT 1` through the lane's pool (`/health`); `DatabaseUnavailable` if down."""
+        await self.scalar(PING)
 
     async def dispose(self) -> None:
-        if self._lane is not None:
-            await self._lane.close()
+        await self.lane.close()
         await self.engine.dispose()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.db.types import UTCDateTime
+from app.db.types import JSONDocument, UTCDateTime
 
 HASH = String(64)
 # SQLite reuses the largest integer id once its row is deleted unless the table is
@@ -62,7 +62,7 @@ class OAuth2Client(Base):
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSONDocument)
     scope: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

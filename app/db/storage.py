@@ -1,19 +1,23 @@
-"""`Storage`: every repository over one connection, so a transaction spans all of them."""
+"""`Storage`: every repository of one process, over its `Database`. It is the OAuth2 engine's
+`OAuthStore` (`app.oauth.ports`: `clients`, `codes`, `tokens`) and what the accounts and apps
+services use."""
 
 from __future__ import annotations
 
-from app.db.repositories import Connection
+from app.db.engine import Database
 from app.db.repositories.clients import ClientRepository
 from app.db.repositories.codes import CodeRepository
+from app.db.repositories.maintenance import MaintenanceRepository
 from app.db.repositories.tokens import TokenRepository
 from app.db.repositories.users import RevokedUserTokenRepository, UserRepository
 
 
 class Storage:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.users = UserRepository(conn)
-        self.revoked_user_tokens = RevokedUserTokenRepository(conn)
-        self.clients = ClientRepository(conn)
-        self.codes = CodeRepository(conn)
-        self.tokens = TokenRepository(conn)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.users = UserRepository(db)
+        self.revoked_user_tokens = RevokedUserTokenRepository(db)
+        self.clients = ClientRepository(db)
+        self.codes = CodeRepository(db)
+        self.tokens = TokenRepository(db)
+        self.maintenance = MaintenanceRepository(db)

@@ -1,11 +1,12 @@
-"""Column types that behave the same on PostgreSQL and SQLite."""
+"""Column types that behave the same on PostgreSQL and SQLite, on either lane."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+import orjson
+from sqlalchemy import JSON, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -23,6 +24,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # asyncpg's are UTC already
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON holding an array or an object, decoded by the column type itself.
+
+    SQLAlchemy's asyncpg dialect decodes JSON in a codec it installs on each connection; the
+    asyncpg lane's connections keep asyncpg's own (JSON as text, no introspection query per
+    new connection), so the text is decoded here. Through SQLAlchemy the value arrives
+    decoded already and is left as it is."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return orjson.loads(value) if isinstance(value, str | bytes) else value

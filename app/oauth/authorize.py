@@ -10,7 +10,7 @@ shows the request to the user, and renders their refusals itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -18,8 +18,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from app import clock
 from app.clients.uris import INVALID_SCHEME, private_use_schemes, redirect_scheme_allowed
 from app.config import Settings
-from app.db.engine import Database
-from app.db.storage import Storage
 from app.oauth import pkce
 from app.oauth.clients import plausible_client_id
 from app.oauth.errors import (
@@ -28,6 +26,7 @@ from app.oauth.errors import (
     InvalidScope,
     UnsupportedResponseType,
 )
+from app.oauth.ports import ClientStore, CodeStore
 from app.oauth.scopes import ScopeCatalogue, parse_scope
 from app.oauth.secrets import CODE_LENGTH, hash_secret, random_alphanumeric
 
@@ -87,8 +86,15 @@ class ReviewedRequest:
 
 
 class AuthorizationEndpoint:
-    def __init__(self, db: Database, settings: Settings, scopes: ScopeCatalogue) -> None:
-        self._db = db
+    def __init__(
+        self,
+        clients: ClientStore,
+        codes: CodeStore,
+        settings: Settings,
+        scopes: ScopeCatalogue,
+    ) -> None:
+        self._clients = clients
+        self._codes = codes
         self._settings = settings
         self._scopes = scopes
         self._private_schemes = private_use_schemes(settings.extra_redirect_schemes)
@@ -100,10 +106,9 @@ class AuthorizationEndpoint:
         run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
         shown to the user, never redirected to). One SELECT of the client."""
         self._checked_parameters(request)
-        async with self._db.autocommit() as storage:
-            return await _reviewed(
-                storage, request, self._scopes, self._private_schemes, self._issuer(issuer)
-            )
+        return await _reviewed(
+            self._clients, request, self._scopes, self._private_schemes, self._issuer(issuer)
+        )
 
     async def authorize(
         self, user_id: int, request: AuthorizationRequest, *, issuer: str | None = None
@@ -117,28 +122,26 @@ class AuthorizationEndpoint:
         INSERT of the code (stored hashed, living `code_lifetime` seconds).
         """
         challenge = self._checked_parameters(request)
-        async with self._db.hot() as storage:
-            reviewed = await _reviewed(
-                storage, request, self._scopes, self._private_schemes, self._issuer(issuer)
-            )
-            if not request.confirm:
-                raise AccessDenied()
-            code = random_alphanumeric(CODE_LENGTH)
-            now = clock.utcnow()
-            # A single INSERT is atomic on its own: autocommit spares a BEGIN/COMMIT.
-            created = await storage.codes.create(
-                code_hash=hash_secret(code),
-                client_pk=reviewed.client_pk,
-                user_id=user_id,
-                scope=reviewed.scope,
-                redirect_uri=request.redirect_uri,
-                code_challenge=challenge[0] if challenge else None,
-                code_challenge_method=challenge[1] if challenge else None,
-                now=now,
-                expires_at=now + timedelta(seconds=self._settings.code_lifetime),
-            )
-            if not created:  # the client was deleted since `_reviewed` read it
-                raise InvalidRequest(INVALID_CLIENT_ID)
+        reviewed = await _reviewed(
+            self._clients, request, self._scopes, self._private_schemes, self._issuer(issuer)
+        )
+        if not request.confirm:
+            raise AccessDenied()
+        code = random_alphanumeric(CODE_LENGTH)
+        now = clock.utcnow()
+        created = await self._codes.create(
+            code_hash=hash_secret(code),
+            client_pk=reviewed.client_pk,
+            user_id=user_id,
+            scope=reviewed.scope,
+            redirect_uri=request.redirect_uri,
+            code_challenge=challenge[0] if challenge else None,
+            code_challenge_method=challenge[1] if challenge else None,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self._settings.code_lifetime),
+        )
+        if not created:  # the client was deleted since `_reviewed` read it
+            raise InvalidRequest(INVALID_CLIENT_ID)
         return with_query(
             reviewed.redirect_uri, code=code, state=request.state, iss=reviewed.issuer
         )
@@ -165,28 +168,28 @@ class AuthorizationEndpoint:
 
 
 async def _reviewed(
-    storage: Storage,
+    clients: ClientStore,
     request: AuthorizationRequest,
     scopes: ScopeCatalogue,
     private_schemes: frozenset[str],
     issuer: str | None,
 ) -> ReviewedRequest:
-    """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3), on `storage`.
+    """The client (§2.2), its redirect URI (§3.1.2.3) and the scope (§3.3).
 
     The redirect URI's scheme is checked again, as FitTrackee 1.3.5 does: a scheme the
     operator no longer accepts (`OAUTH2_EXTRA_REDIRECT_SCHEMES`) stops working at once.
     """
-    client = await storage.clients.by_client_id(request.client_id)
+    client = await clients.by_client_id(client_id=request.client_id)
     if client is None:
         raise InvalidRequest(INVALID_CLIENT_ID)
-    redirect_uri = _redirect_uri(request.redirect_uri, client["redirect_uris"] or [])
+    redirect_uri = _redirect_uri(request.redirect_uri, client.redirect_uris)
     if not redirect_scheme_allowed(redirect_uri, private_schemes):
         raise InvalidRequest(INVALID_SCHEME)
-    scope = _granted_scope(request.scope, client["scope"], scopes)
+    scope = _granted_scope(request.scope, client.scope, scopes)
     return ReviewedRequest(
-        client_pk=client["id"],
-        client_name=client["name"],
-        client_website=client["website"],
+        client_pk=client.pk,
+        client_name=client.name,
+        client_website=client.website,
         redirect_uri=redirect_uri,
         scope=scope,
         state=request.state,
@@ -194,7 +197,7 @@ async def _reviewed(
     )
 
 
-def _redirect_uri(requested: str | None, registered: list[str]) -> str:
+def _redirect_uri(requested: str | None, registered: Sequence[str]) -> str:
     """RFC 6749 §3.1.2.3: a given redirect_uri must equal a registered one exactly (simple
     string comparison, RFC 9700 §4.1.3); without one, the first registered URI is used, as
     FitTrackee does."""

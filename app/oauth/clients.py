@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from app.db.engine import Database
 from app.oauth.errors import InvalidClient
+from app.oauth.ports import ClientStore
 from app.oauth.secrets import CLIENT_ID_LENGTH, hash_secret
 
 # Compared against when the client_id is unknown, so that an unknown client and a wrong
@@ -75,17 +75,17 @@ class BruteForceGuard(Protocol):
 
 
 class ClientAuthenticator:
-    def __init__(self, db: Database, guard: BruteForceGuard | None = None) -> None:
-        self._db = db
+    def __init__(self, clients: ClientStore, guard: BruteForceGuard | None = None) -> None:
+        self._clients = clients
         self._guard = guard
 
     async def authenticate(self, credentials: PresentedCredentials | None) -> AuthenticatedClient:
         """The client, or InvalidClient (401; with `WWW-Authenticate: Basic` when the client
         used the Authorization header, RFC 6749 §5.2).
 
-        One autocommit SELECT by client_id; the secret is a SHA-256 hash compared in
-        constant time (`hmac.compare_digest`), never a slow password hash. With a guard, the
-        attempt is counted before the check and the guard told when the secret matched.
+        One lookup by client_id; the secret is a SHA-256 hash compared in constant time
+        (`hmac.compare_digest`), never a slow password hash. With a guard, the attempt is
+        counted before the check and the guard told when the secret matched.
         """
         if credentials is None:
             raise InvalidClient()
@@ -102,15 +102,14 @@ class ClientAuthenticator:
         return client
 
     async def _check(self, credentials: PresentedCredentials) -> AuthenticatedClient:
-        async with self._db.hot() as storage:
-            row = await storage.clients.by_client_id(credentials.client_id)
-        stored = row["client_secret_hash"] if row is not None else _NO_SUCH_CLIENT_HASH
+        client = await self._clients.by_client_id(client_id=credentials.client_id)
+        stored = client.client_secret_hash if client is not None else _NO_SUCH_CLIENT_HASH
         matches = hmac.compare_digest(hash_secret(credentials.client_secret), stored)
-        if row is None or not matches:
+        if client is None or not matches:
             raise InvalidClient(used_basic=credentials.used_basic)
         return AuthenticatedClient(
-            pk=row["id"],
-            client_id=row["client_id"],
-            scope=frozenset(row["scope"].split()),
-            redirect_uris=tuple(row["redirect_uris"] or ()),
+            pk=client.pk,
+            client_id=client.client_id,
+            scope=frozenset(client.scope.split()),
+            redirect_uris=tuple(client.redirect_uris),
         )

@@ -2,9 +2,21 @@
 
 Routers turn any `OAuthError` into `{"error": ..., "error_description": ...}` (RFC 6749 §5.2)
 with these headers; nothing else decides an OAuth2 error's wire form.
+
+The descriptions are FitTrackee's, word for word (`Missing "code" in request.`), and so hold
+`"`, which RFC 6749 §5.2 leaves out of `error_description` (%x20-21 / %x23-5B / %x5D-7E).
+Clients written for FitTrackee match on them, so the JSON bodies keep them as they are; only
+what goes into a `WWW-Authenticate` header is made a valid quoted-string (`quoted`).
 """
 
 from __future__ import annotations
+
+
+def quoted(value: str) -> str:
+    """`value` as an RFC 9110 §5.6.4 quoted-string: inside the quotes, `"` and `\\` are sent
+    as quoted pairs, so an auth-param value cannot end early or swallow the next one."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 class OAuthError(Exception):
@@ -84,11 +96,7 @@ class InvalidToken(OAuthError):
     )
 
     def headers(self) -> dict[str, str]:
-        return {
-            "WWW-Authenticate": (
-                f'Bearer error="{self.error}", error_description="{self.description}"'
-            )
-        }
+        return {"WWW-Authenticate": bearer_challenge(self.error, self.description)}
 
 
 class InsufficientScope(OAuthError):
@@ -106,8 +114,13 @@ class InsufficientScope(OAuthError):
 
     def headers(self) -> dict[str, str]:
         return {
-            "WWW-Authenticate": (
-                f'Bearer error="{self.error}", error_description="{self.description}", '
-                f'scope="{self.scope}"'
-            )
+            "WWW-Authenticate": bearer_challenge(self.error, self.description, scope=self.scope)
         }
+
+
+def bearer_challenge(error: str, description: str | None, **params: str) -> str:
+    """RFC 6750 §3: `Bearer error="...", error_description="...", ...`, every value quoted."""
+    pairs = {"error": error, "error_description": description, **params}
+    return "Bearer " + ", ".join(
+        f"{name}={quoted(value)}" for name, value in pairs.items() if value is not None
+    )

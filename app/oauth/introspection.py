@@ -12,12 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-
 from app import clock
-from app.db.engine import Database
 from app.oauth.clients import AuthenticatedClient, ClientAuthenticator, PresentedCredentials
 from app.oauth.errors import InvalidRequest
+from app.oauth.ports import IntrospectedToken, TokenStore
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import TOKEN_TYPE
 
@@ -27,8 +25,8 @@ INACTIVE: dict[str, Any] = {"active": False}
 
 
 class IntrospectionEndpoint:
-    def __init__(self, db: Database, authenticator: ClientAuthenticator) -> None:
-        self._db = db
+    def __init__(self, tokens: TokenStore, authenticator: ClientAuthenticator) -> None:
+        self._tokens = tokens
         self._authenticator = authenticator
 
     async def introspect(
@@ -46,12 +44,13 @@ class IntrospectionEndpoint:
             raise InvalidRequest(MISSING_TOKEN)
         if len(token) > MAX_TOKEN:
             return dict(INACTIVE)
-        async with self._db.autocommit() as storage:
-            row = await storage.tokens.for_introspection(hash_secret(token))
-        return describe(row, client, clock.utcnow())
+        found = await self._tokens.for_introspection(token_hash=hash_secret(token))
+        return describe(found, client, clock.utcnow())
 
 
-def describe(row: RowMapping | None, client: AuthenticatedClient, now: datetime) -> dict[str, Any]:
+def describe(
+    token: IntrospectedToken | None, client: AuthenticatedClient, now: datetime
+) -> dict[str, Any]:
     """§2.2 members of an active token; `{"active": false}` for anything else.
 
     `token_type` is `Bearer` for an access token. A refresh token is not an access token type
@@ -60,20 +59,20 @@ def describe(row: RowMapping | None, client: AuthenticatedClient, now: datetime)
     were an access token. `exp` and `iat` are integer seconds since the epoch; `sub` is the
     user's id as a string (RFC 7519 §4.1.2 via §2.2).
     """
-    if row is None or row["client_pk"] != client.pk:
+    if token is None or token.client_pk != client.pk:
         return dict(INACTIVE)
-    expires_at = row["access_expires_at"] if row["is_access"] else row["refresh_expires_at"]
-    if row["revoked_at"] is not None or not row["user_is_active"] or expires_at <= now:
+    expires_at = token.access_expires_at if token.is_access else token.refresh_expires_at
+    if token.revoked_at is not None or not token.user_is_active or expires_at <= now:
         return dict(INACTIVE)
     answer: dict[str, Any] = {
         "active": True,
-        "scope": row["scope"],
-        "client_id": row["client_id"],
-        "username": row["username"],
-        "sub": str(row["user_id"]),
+        "scope": token.scope,
+        "client_id": token.client_id,
+        "username": token.username,
+        "sub": str(token.user_id),
         "exp": int(expires_at.timestamp()),
-        "iat": int(row["issued_at"].timestamp()),
+        "iat": int(token.issued_at.timestamp()),
     }
-    if row["is_access"]:
+    if token.is_access:
         answer["token_type"] = TOKEN_TYPE
     return answer

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import RowMapping
-
-from app.db.engine import Database
+from app.accounts.profile import UserProfile
 from app.oauth.errors import InvalidToken
+from app.oauth.ports import TokenStore
 from app.oauth.secrets import hash_secret
+
+MAX_TOKEN = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,20 +20,20 @@ class AccessGrant:
     user_id: int
     client_pk: int
     scope: frozenset[str]
-    user: RowMapping
+    user: UserProfile
 
 
-async def validate_access_token(db: Database, token: str, now: datetime) -> AccessGrant:
-    """The grant behind a live access token; InvalidToken if unknown, revoked or expired."""
-    if len(token) > 256:
+async def validate_access_token(tokens: TokenStore, token: str, now: datetime) -> AccessGrant:
+    """The grant behind a live access token; InvalidToken if unknown, revoked or expired, or
+    when its user is not active."""
+    if len(token) > MAX_TOKEN:
         raise InvalidToken
-    async with db.hot() as storage:
-        row = await storage.tokens.access_with_user(hash_secret(token))
-    if row is None or row["revoked_at"] is not None or row["access_expires_at"] <= now:
+    found = await tokens.access_with_user(access_token_hash=hash_secret(token))
+    if found is None or found.revoked_at is not None or found.expires_at <= now:
         raise InvalidToken
     return AccessGrant(
-        user_id=row["id"],
-        client_pk=row["client_pk"],
-        scope=frozenset(row["scope"].split()),
-        user=row,
+        user_id=found.user.id,
+        client_pk=found.client_pk,
+        scope=frozenset(found.scope.split()),
+        user=found.user,
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app import clock
-from app.db.engine import Database
 from app.oauth.clients import ClientAuthenticator, PresentedCredentials
 from app.oauth.errors import InvalidRequest
+from app.oauth.ports import TokenStore
 from app.oauth.secrets import hash_secret
 from app.observability.metrics import record_tokens_revoked
 
@@ -16,8 +16,8 @@ MAX_TOKEN = 256
 
 
 class RevocationEndpoint:
-    def __init__(self, db: Database, authenticator: ClientAuthenticator) -> None:
-        self._db = db
+    def __init__(self, tokens: TokenStore, authenticator: ClientAuthenticator) -> None:
+        self._tokens = tokens
         self._authenticator = authenticator
 
     async def revoke(
@@ -36,6 +36,7 @@ class RevocationEndpoint:
             raise InvalidRequest(MISSING_TOKEN)
         if len(token) > MAX_TOKEN:
             return
-        async with self._db.autocommit() as storage:
-            revoked = await storage.tokens.revoke(hash_secret(token), client.pk, clock.utcnow())
+        revoked = await self._tokens.revoke(
+            token_hash=hash_secret(token), client_pk=client.pk, now=clock.utcnow()
+        )
         record_tokens_revoked("revocation_endpoint", revoked)

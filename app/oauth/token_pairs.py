@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.config import Settings
+from app.oauth.ports import NewPair
 from app.oauth.secrets import (
     ACCESS_TOKEN_LENGTH,
     REFRESH_TOKEN_LENGTH,
@@ -43,23 +44,39 @@ def new_family_id() -> str:
     return secrets.token_hex(16)
 
 
-def mint_pair(scope: str, now: datetime, settings: Settings) -> tuple[IssuedTokens, dict[str, Any]]:
-    """New random tokens (42 and 48 alphanumerics, as FitTrackee) and the column values to
-    store for them: hashes and expiry times only (RFC 6749 §10.3, §10.4)."""
+@dataclass(frozen=True, slots=True)
+class MintedPair:
+    """New random tokens, and what is stored of them (`stored`: hashes and times only,
+    RFC 6749 §10.3, §10.4). The scope is the storage's to decide (the code's, the spent
+    refresh token's, or a narrower one), so the response is made once it is known."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    stored: NewPair
+
+    def issued(self, scope: str) -> IssuedTokens:
+        return IssuedTokens(
+            access_token=self.access_token,
+            refresh_token=self.refresh_token,
+            expires_in=self.expires_in,
+            scope=scope,
+        )
+
+
+def mint_pair(now: datetime, settings: Settings) -> MintedPair:
+    """42 and 48 random alphanumerics, as FitTrackee's tokens, living the configured times."""
     access_token = random_alphanumeric(ACCESS_TOKEN_LENGTH)
     refresh_token = random_alphanumeric(REFRESH_TOKEN_LENGTH)
-    issued = IssuedTokens(
+    return MintedPair(
         access_token=access_token,
         refresh_token=refresh_token,
         expires_in=settings.access_token_lifetime,
-        scope=scope,
+        stored=NewPair(
+            access_token_hash=hash_secret(access_token),
+            refresh_token_hash=hash_secret(refresh_token),
+            issued_at=now,
+            access_expires_at=now + timedelta(seconds=settings.access_token_lifetime),
+            refresh_expires_at=now + timedelta(seconds=settings.refresh_lifetime),
+        ),
     )
-    stored = {
-        "access_token_hash": hash_secret(access_token),
-        "refresh_token_hash": hash_secret(refresh_token),
-        "scope": scope,
-        "issued_at": now,
-        "access_expires_at": now + timedelta(seconds=settings.access_token_lifetime),
-        "refresh_expires_at": now + timedelta(seconds=settings.refresh_lifetime),
-    }
-    return issued, stored

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -89,6 +90,39 @@ async def database_outage() -> AsyncIterator[None]:
         yield
     finally:
         await pg_ctl_async("start")
+
+
+def cluster_processes() -> list[int]:
+    """The fault cluster's postmaster and every process it started (backends, checkpointer,
+    WAL writer...), postmaster first; read from its data directory and /proc."""
+    listed = _run("pg_lsclusters", "-h").stdout.decode().splitlines()
+    [data_dir] = [line.split()[5] for line in listed if line.split()[1:2] == [CLUSTER]]
+    postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+@asynccontextmanager
+async def frozen_database() -> AsyncIterator[list[int]]:
+    """Every process of the fault cluster stopped (SIGSTOP) inside the block: sockets stay
+    open and connects are accepted by the kernel, but nothing answers, as with a hung host
+    or a storage stall. They go on (SIGCONT) when the block ends, however it ends."""
+    processes = cluster_processes()
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield processes
+    finally:
+        for pid in processes:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 async def healthy_again(http: httpx.AsyncClient, seconds: float = 30) -> bool:

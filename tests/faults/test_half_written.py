@@ -1,7 +1,8 @@
 """PostgreSQL stopped in the middle of full OAuth2 flows: nothing is left half-written.
 
-A code exchange spends the code and inserts its token pair in one transaction; a refresh
-rotates the old pair and inserts its successor in one transaction (`app/oauth/grants`). The
+A code exchange spends the code and inserts its token pair in one unit of work; a refresh
+rotates the old pair and inserts its successor in one unit of work (each one statement on
+PostgreSQL, `app/db/repositories/tokens.py`). The
 database is stopped (fast shutdown: sessions cut mid-transaction) under a load of both, then
 started again. A request cut at the wrong moment may have committed or not, and the client
 only saw a 503; so the test asserts what the transactions guarantee either way:
@@ -35,7 +36,7 @@ from sqlalchemy.pool import NullPool
 from app.api.errors import DATABASE_UNAVAILABLE
 from app.config import Settings
 from app.db.models import AuthorizationCode, Token
-from app.db.repositories.tokens import TokenRepository
+from app.db.repositories import tokens as token_steps
 from app.main import create_app as create_fastapi_app
 from app.oauth.secrets import hash_secret
 from tests.faults.conftest import database_outage, healthy_again, pg_ready, wait_healthy
@@ -59,8 +60,9 @@ WORKERS = 2
 FLOWS = 4  # tasks doing authorize + code exchange over and over
 CHAINS = 4  # tasks refreshing one pair over and over (a new pair when a refresh fails)
 POOL_TIMEOUT = 5.0  # the default DB_POOL_TIMEOUT
-# One failing database call waits at most for the pool, then for one connection attempt,
-# each bounded by DB_POOL_TIMEOUT; 2 s of slack for a shared 2-core machine.
+# One failing database call waits at most DB_POOL_TIMEOUT for a connection (a free one or a
+# new one), then DB_STATEMENT_TIMEOUT (the same by default) for its statement; 2 s of slack
+# for a shared 2-core machine.
 WORST_CASE = 2 * POOL_TIMEOUT + 2
 DOWN_FOR = 3.0
 
@@ -277,9 +279,10 @@ async def check_invariants(
 # because nothing of the cut transaction was kept. On PostgreSQL only a refresh with a `scope`
 # has such points: a code exchange and a plain refresh are one statement each.
 
+# The steps of `TokenRepository.rotate_and_issue`'s transaction (`app.db.repositories.tokens`).
 CUT_POINTS = [
-    ("refresh_token", TokenRepository, "rotate"),
-    ("refresh_token", TokenRepository, "create"),
+    ("refresh_token", token_steps, "spend_refresh"),
+    ("refresh_token", token_steps, "store_pair"),
 ]
 
 
@@ -301,13 +304,13 @@ async def fault_app(fault_database_url: str) -> AsyncIterator[FastAPI]:
 @pytest.mark.parametrize(
     ("grant", "owner", "method"),
     CUT_POINTS,
-    ids=[f"{grant}-after-{owner.__name__}.{method}" for grant, owner, method in CUT_POINTS],
+    ids=[f"{grant}-after-{method}" for grant, _, method in CUT_POINTS],
 )
 async def test_a_grant_cut_inside_its_transaction_keeps_nothing(
     fault_app: FastAPI,
     monkeypatch: pytest.MonkeyPatch,
     grant: str,
-    owner: type,
+    owner: Any,
     method: str,
 ) -> None:
     transport = httpx.ASGITransport(app=fault_app)
@@ -325,8 +328,8 @@ async def test_a_grant_cut_inside_its_transaction_keeps_nothing(
         original = getattr(owner, method)
         reached, resume = asyncio.Event(), asyncio.Event()
 
-        async def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = await original(self, *args, **kwargs)
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            result = await original(*args, **kwargs)
             reached.set()
             await resume.wait()
             return result

@@ -1,20 +1,21 @@
-"""The engine under test, without HTTP: a user and a client written through the repositories,
-and the `OAuthServer` built over the test database."""
+"""The engine under test, without HTTP and without a database: `OAuthServer` over the
+in-memory store (`app.oauth.memory_store`), which passes the same contract as the SQL
+repositories (`tests/db/test_store_contract.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
-from fastapi import FastAPI
 
 from app import clock
 from app.config import Settings
-from app.db.engine import Database
 from app.oauth.clients import AuthenticatedClient, AuthMethod, PresentedCredentials
+from app.oauth.memory_store import MemoryStore
 from app.oauth.scopes import ScopeCatalogue
 from app.oauth.secrets import hash_secret, random_alphanumeric
 from app.oauth.server import OAuthServer
+from tests.helpers import TEST_SECRET_KEY
 
 REDIRECT_URIS = ["https://example.com/cb", "https://example.com/cb2?keep=1"]
 
@@ -42,7 +43,7 @@ class RegisteredClient:
 
 @dataclass
 class World:
-    db: Database
+    store: MemoryStore
     settings: Settings
     server: OAuthServer
     user_id: int
@@ -53,44 +54,39 @@ class World:
         """The engine under other settings (PKCE policy, lifetimes, FitTrackee version)."""
         settings = self.settings.model_copy(update=changes)
         return OAuthServer(
-            self.db, settings, ScopeCatalogue.for_version(settings.fittrackee_version)
+            self.store, settings, ScopeCatalogue.for_version(settings.fittrackee_version)
         )
 
 
-async def add_client(
-    db: Database, user_id: int, scope: str = "profile:read workouts:read"
-) -> RegisteredClient:
+def add_client(store: MemoryStore, scope: str = "profile:read workouts:read") -> RegisteredClient:
     secret = random_alphanumeric(48)
-    async with db.transaction() as storage:
-        row = await storage.clients.create(
-            user_id=user_id,
-            client_id=random_alphanumeric(24),
-            client_secret_hash=hash_secret(secret),
-            name="Engine test app",
-            website="https://example.com",
-            description=None,
-            redirect_uris=REDIRECT_URIS,
-            scope=scope,
-            now=clock.utcnow(),
-        )
-    return RegisteredClient(pk=row["id"], client_id=row["client_id"], client_secret=secret)
+    client = store.add_client(
+        client_id=random_alphanumeric(24),
+        client_secret_hash=hash_secret(secret),
+        scope=scope,
+        redirect_uris=REDIRECT_URIS,
+        name="Engine test app",
+    )
+    return RegisteredClient(pk=client.pk, client_id=client.client_id, client_secret=secret)
 
 
 @pytest.fixture
-async def world(app: FastAPI, settings: Settings) -> World:
-    db: Database = app.state.services.db
-    async with db.transaction() as storage:
-        user_id = await storage.users.create(
-            username="alice",
-            email="alice@example.com",
-            password_hash="not used by the engine",
-            now=clock.utcnow(),
-        )
+def settings() -> Settings:
+    """The engine's settings (no database is opened here)."""
+    return Settings(app_env="test", secret_key=TEST_SECRET_KEY)
+
+
+@pytest.fixture
+def world(settings: Settings) -> World:
+    store = MemoryStore()
+    user = store.add_user("alice", now=clock.utcnow())
     return World(
-        db=db,
+        store=store,
         settings=settings,
-        server=OAuthServer(db, settings, ScopeCatalogue.for_version(settings.fittrackee_version)),
-        user_id=user_id,
-        client=await add_client(db, user_id),
-        other_client=await add_client(db, user_id),
+        server=OAuthServer(
+            store, settings, ScopeCatalogue.for_version(settings.fittrackee_version)
+        ),
+        user_id=user.id,
+        client=add_client(store),
+        other_client=add_client(store),
     )

@@ -7,12 +7,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
 
 from app import clock
-from app.db.models import AuthorizationCode
 from app.oauth.authorize import AuthorizationRequest, with_query
 from app.oauth.errors import AccessDenied, InvalidRequest, InvalidScope, UnsupportedResponseType
+from app.oauth.memory_store import StoredCode
 from app.oauth.secrets import hash_secret
 from tests.helpers import pkce_pair
 from tests.oauth.conftest import REDIRECT_URIS, World
@@ -29,10 +28,8 @@ def request_for(world: World, **fields: object) -> AuthorizationRequest:
     return AuthorizationRequest(**values)  # type: ignore[arg-type]
 
 
-async def stored_codes(world: World) -> list[dict[str, object]]:
-    async with world.db.autocommit() as storage:
-        rows = await storage.conn.execute(select(AuthorizationCode.__table__))
-        return [dict(row) for row in rows.mappings()]
+async def stored_codes(world: World) -> list[StoredCode]:
+    return sorted(world.store.tables.codes.values(), key=lambda code: code.id)
 
 
 def query_of(url: str) -> dict[str, list[str]]:
@@ -49,16 +46,16 @@ async def test_issues_a_hashed_code_for_the_first_redirect_uri(world: World) -> 
     code = query["code"][0]
     assert len(code) == 48 and code.isalnum()
     [row] = await stored_codes(world)
-    assert row["code_hash"] == hash_secret(code)
-    assert code not in row.values()
-    assert row["client_id"] == world.client.pk
-    assert row["user_id"] == world.user_id
-    assert row["scope"] == "profile:read workouts:read"
-    assert row["redirect_uri"] is None
-    assert row["used_at"] is None
-    lifetime = row["expires_at"] - row["created_at"]
+    assert row.code_hash == hash_secret(code)
+    assert code not in vars(row).values()
+    assert row.client_pk == world.client.pk
+    assert row.user_id == world.user_id
+    assert row.scope == "profile:read workouts:read"
+    assert row.redirect_uri is None
+    assert row.used_at is None
+    lifetime = row.expires_at - row.created_at
     assert lifetime == timedelta(seconds=world.settings.code_lifetime) == timedelta(seconds=300)
-    assert row["created_at"] >= before
+    assert row.created_at >= before
 
 
 async def test_registered_redirect_uri_keeps_its_query(world: World) -> None:
@@ -68,7 +65,7 @@ async def test_registered_redirect_uri_keeps_its_query(world: World) -> None:
     assert url.startswith("https://example.com/cb2?keep=1&code=")
     assert "state" not in query_of(url)
     [row] = await stored_codes(world)
-    assert row["redirect_uri"] == REDIRECT_URIS[1]
+    assert row.redirect_uri == REDIRECT_URIS[1]
 
 
 @pytest.mark.parametrize(
@@ -113,7 +110,7 @@ async def test_scope_is_narrowed_to_the_clients(
 ) -> None:
     await world.server.authorization.authorize(world.user_id, request_for(world, scope=requested))
     [row] = await stored_codes(world)
-    assert row["scope"] == granted
+    assert row.scope == granted
 
 
 @pytest.mark.parametrize("requested", ["workouts:write", "admin:all", "profile:write users:read"])
@@ -148,7 +145,7 @@ async def test_pkce_challenge_is_stored(world: World) -> None:
         request_for(world, code_challenge=challenge, code_challenge_method="S256"),
     )
     [row] = await stored_codes(world)
-    assert (row["code_challenge"], row["code_challenge_method"]) == (challenge, "S256")
+    assert (row.code_challenge, row.code_challenge_method) == (challenge, "S256")
 
 
 async def test_pkce_required_by_setting(world: World) -> None:
@@ -170,14 +167,14 @@ async def test_plain_pkce_only_when_the_setting_allows_it(world: World) -> None:
         world.user_id, plain
     )
     [row] = await stored_codes(world)
-    assert row["code_challenge_method"] == "plain"
+    assert row.code_challenge_method == "plain"
 
 
 async def test_code_lifetime_is_a_setting(world: World) -> None:
     server = world.server_with(code_lifetime=60)
     await server.authorization.authorize(world.user_id, request_for(world))
     [row] = await stored_codes(world)
-    assert row["expires_at"] - row["created_at"] == timedelta(seconds=60)
+    assert row.expires_at - row.created_at == timedelta(seconds=60)
 
 
 def test_with_query_encodes_and_appends() -> None:
@@ -187,3 +184,21 @@ def test_with_query_encodes_and_appends() -> None:
     assert with_query("com.example.app:/cb?x=1", code="c", state=None) == (
         "com.example.app:/cb?x=1&code=c"
     )
+
+
+async def test_a_client_deleted_before_its_code_is_stored_gets_no_code(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses a code for a client that is gone (`CodeStore.create` is False):
+    the unknown-client refusal, never a code."""
+    codes = world.store.codes
+    original = codes.create
+
+    async def delete_the_client_first(**fields: object) -> bool:
+        world.store.delete_client(world.client.pk)
+        return await original(**fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codes, "create", delete_the_client_first)
+    with pytest.raises(InvalidRequest, match=re.escape('Invalid "client_id" in request.')):
+        await world.server.authorization.authorize(world.user_id, request_for(world))
+    assert await stored_codes(world) == []

@@ -7,10 +7,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
 
 from app import clock
-from app.db.models import AuthorizationCode, Token
 from app.oauth.authorize import AuthorizationRequest
 from app.oauth.errors import (
     InvalidClient,
@@ -20,6 +18,7 @@ from app.oauth.errors import (
     InvalidToken,
     UnsupportedGrantType,
 )
+from app.oauth.memory_store import StoredCode, StoredPair
 from app.oauth.resource import validate_access_token
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import IssuedTokens
@@ -64,26 +63,19 @@ async def pkce_tokens(world: World) -> IssuedTokens:
 
 async def is_live(world: World, access_token: str) -> bool:
     try:
-        await validate_access_token(world.db, access_token, clock.utcnow())
+        await validate_access_token(world.store.tokens, access_token, clock.utcnow())
     except InvalidToken:
         return False
     return True
 
 
-async def token_rows(world: World) -> list[dict[str, Any]]:
-    async with world.db.autocommit() as storage:
-        result = await storage.conn.execute(select(Token.__table__).order_by(Token.id))
-        return [dict(row) for row in result.mappings()]
+async def token_rows(world: World) -> list[StoredPair]:
+    return sorted(world.store.tables.pairs.values(), key=lambda pair: pair.id)
 
 
-async def code_row(world: World, code: str) -> dict[str, Any]:
-    async with world.db.autocommit() as storage:
-        result = await storage.conn.execute(
-            select(AuthorizationCode.__table__).where(
-                AuthorizationCode.code_hash == hash_secret(code)
-            )
-        )
-        return dict(result.mappings().one())
+async def code_row(world: World, code: str) -> StoredCode:
+    [found] = [c for c in world.store.tables.codes.values() if c.code_hash == hash_secret(code)]
+    return found
 
 
 # --- authorization_code ----------------------------------------------------------------------
@@ -103,13 +95,13 @@ async def test_exchange_issues_a_stored_hashed_pair(world: World) -> None:
     assert len(issued.access_token) == 42 and issued.access_token.isalnum()
     assert len(issued.refresh_token) == 48 and issued.refresh_token.isalnum()
     [row] = await token_rows(world)
-    assert row["access_token_hash"] == hash_secret(issued.access_token)
-    assert row["refresh_token_hash"] == hash_secret(issued.refresh_token)
-    assert row["code_id"] == (await code_row(world, code))["id"]
-    assert row["client_id"] == world.client.pk and row["user_id"] == world.user_id
-    assert (row["access_expires_at"] - row["issued_at"]).total_seconds() == 864000
-    assert (row["refresh_expires_at"] - row["issued_at"]).total_seconds() == 2 * 864000
-    assert (await code_row(world, code))["used_at"] is not None
+    assert row.access_token_hash == hash_secret(issued.access_token)
+    assert row.refresh_token_hash == hash_secret(issued.refresh_token)
+    assert row.code_id == (await code_row(world, code)).id
+    assert row.client_pk == world.client.pk and row.user_id == world.user_id
+    assert (row.access_expires_at - row.issued_at).total_seconds() == 864000
+    assert (row.refresh_expires_at - row.issued_at).total_seconds() == 2 * 864000
+    assert (await code_row(world, code)).used_at is not None
     assert await is_live(world, issued.access_token)
 
 
@@ -124,7 +116,7 @@ async def test_replayed_code_is_refused_and_revokes_its_tokens(world: World) -> 
     assert not await is_live(world, rotated.access_token)
     with pytest.raises(InvalidGrant):
         await refresh(world, rotated.refresh_token)
-    assert all(row["revoked_at"] is not None for row in await token_rows(world))
+    assert all(row.revoked_at is not None for row in await token_rows(world))
 
 
 async def test_replay_does_not_touch_other_codes_tokens(world: World) -> None:
@@ -220,7 +212,7 @@ async def test_malformed_verifier_does_not_spend_the_code(world: World) -> None:
     code = await new_code(world, code_challenge=challenge, code_challenge_method="S256")
     with pytest.raises(InvalidRequest, match=re.escape('Invalid "code_verifier"')):
         await exchange(world, code, code_verifier="short")
-    assert (await code_row(world, code))["used_at"] is None
+    assert (await code_row(world, code)).used_at is None
     await exchange(world, code, code_verifier=verifier)
 
 
@@ -252,9 +244,9 @@ async def test_refresh_rotates_the_pair(world: World) -> None:
     assert not await is_live(world, first.access_token)
     assert await is_live(world, second.access_token)
     old, new = await token_rows(world)
-    assert old["rotated_at"] is not None and old["revoked_at"] is not None
-    assert new["rotated_at"] is None and new["revoked_at"] is None
-    assert new["family_id"] == old["family_id"] and new["code_id"] == old["code_id"]
+    assert old.rotated_at is not None and old.revoked_at is not None
+    assert new.rotated_at is None and new.revoked_at is None
+    assert new.family_id == old.family_id and new.code_id == old.code_id
 
 
 async def test_reused_refresh_token_revokes_the_family(world: World) -> None:

@@ -11,8 +11,8 @@ import pytest
 from tests.live_server import live_server
 
 WORKERS = 4
-# Each worker may open pool_size + max_overflow (= 2 x DB_POOL_SIZE) connections: 4 x 10 = 40,
-# well under PostgreSQL's max_connections=100, which other test runs share.
+# Each worker holds at most DB_POOL_SIZE connections (the asyncpg lane's pool, its only one):
+# 4 x 5 = 20, well under PostgreSQL's max_connections, which other test runs share.
 POOL_SIZE = 5
 
 

@@ -20,11 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from app.db.models import AuthorizationCode, OAuth2Client, Token
+from app.db.repositories import tokens as token_steps
 from app.db.repositories.codes import CodeRepository
-from app.db.repositories.tokens import TokenRepository
+from tests.databases import stored_rows as rows
 from tests.helpers import (
     authorize,
     bearer,
@@ -40,31 +41,26 @@ BLOCKED_DELETES = text(
 )
 
 
-async def rows(app: FastAPI, table: Any, *where: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.autocommit() as storage:
-        result = await storage.conn.execute(select(table.__table__).where(*where))
-        return [dict(row) for row in result.mappings()]
-
-
 async def wait_for_blocked_delete(app: FastAPI, deleting: asyncio.Task[Any]) -> None:
     """Until the app's DELETE waits on a row lock (or has ended: then there was no wait)."""
     deadline = time.monotonic() + 10
     while not deleting.done() and time.monotonic() < deadline:
-        async with app.state.services.db.autocommit() as storage:
-            if await storage.conn.scalar(BLOCKED_DELETES):
+        async with app.state.services.db.engine.connect() as conn:
+            if await conn.scalar(BLOCKED_DELETES):
                 return
         await asyncio.sleep(0.02)
 
 
 def pause_after(
-    monkeypatch: pytest.MonkeyPatch, owner: type, name: str
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
 ) -> tuple[asyncio.Event, asyncio.Event]:
-    """Make `owner.name` stop once it has run: (`reached`, set then; `resume`, to go on)."""
+    """Make `owner.name` (a function of a module, or a method) stop once it has run:
+    (`reached`, set then; `resume`, to go on)."""
     original: Callable[..., Awaitable[Any]] = getattr(owner, name)
     reached, resume = asyncio.Event(), asyncio.Event()
 
-    async def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = await original(self, *args, **kwargs)
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
         reached.set()
         await resume.wait()
         return result
@@ -74,7 +70,7 @@ def pause_after(
 
 
 # Only the refresh with a `scope` has a point between spending and inserting on PostgreSQL: a
-# code exchange and a plain refresh are one statement each there (`issue_from_code`,
+# code exchange and a plain refresh are one statement each there (`redeem_code_and_issue`,
 # `rotate_and_issue`), which hold the client first in the same way (`held_for_grant`).
 @pytest.mark.parametrize("grant", ["refresh_token"])
 async def test_a_grant_that_spent_its_code_or_token_is_waited_for_by_the_apps_deletion(
@@ -94,7 +90,9 @@ async def test_a_grant_that_spent_its_code_or_token_is_waited_for_by_the_apps_de
     user = await user_token(client, "alice")
     oauth_app = await create_app(client, user)
     tokens = await issue_tokens(client, user, oauth_app)
-    reached, resume = pause_after(monkeypatch, TokenRepository, "rotate")
+    # The step that spends the refresh token, inside `TokenRepository.rotate_and_issue`'s
+    # transaction.
+    reached, resume = pause_after(monkeypatch, token_steps, "spend_refresh")
     # With a `scope`, a refresh is UPDATE then INSERT in a transaction (a point to pause at).
     granting = asyncio.create_task(
         refresh_tokens(client, oauth_app, tokens["refresh_token"], scope=tokens["scope"])

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from app.db.models import AuthorizationCode, OAuth2Client, Token
 from app.oauth.secrets import hash_secret
+from tests.databases import stored_rows as rows
 from tests.helpers import (
     authorize,
     bearer,
@@ -98,12 +98,6 @@ def peak_in_flight(timed: list[Timed]) -> int:
         current += step
         peak = max(peak, current)
     return peak
-
-
-async def rows(app: FastAPI, table: Any, *where: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.autocommit() as storage:
-        result = await storage.conn.execute(select(table.__table__).where(*where))
-        return [dict(row) for row in result.mappings()]
 
 
 def assert_json(response: httpx.Response) -> None:

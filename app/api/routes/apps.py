@@ -25,7 +25,6 @@ from app.api.deps import (
     first_party_user,
     services,
 )
-from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.responses import JSON, NO_STORE
 from app.api.schemas.apps import (
@@ -155,11 +154,10 @@ def _is_json(request: Request) -> bool:
     openapi_extra={**PAGE_PARAMETER, **documented_bearer()},
     summary="List the user's apps, 5 a page, newest first",
 )
-@direct
 async def list_apps(request: Request) -> Response:
     principal = await first_party_principal(request)
     page = _page(request.query_params.get("page"))
-    result = await list_clients(services(request).db, principal.user_id, page)
+    result = await list_clients(services(request).storage, principal.user_id, page)
     return JSON(
         {
             "data": {"clients": [client_json(row) for row in result.clients]},
@@ -187,7 +185,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
     except orjson.JSONDecodeError:
         raise ApiError(INVALID_PAYLOAD) from None
     metadata = parse_client_metadata(body, services(request).client_rules)
-    created = await register_client(services(request).db, principal.user_id, metadata)
+    created = await register_client(services(request).storage, principal.user_id, metadata)
     client = client_json(created.client, created.client_secret)
     # The only answer that holds the client_secret in clear: never cached.
     return JSON({"data": {"client": client}, "status": "created"}, 201, NO_STORE)
@@ -202,7 +200,7 @@ async def create_app(request: Request, principal: FirstParty) -> Response:
 )
 async def get_app(request: Request, principal: FirstParty) -> Response:
     client_id = request.path_params["client_id"]
-    row = await client_by_client_id(services(request).db, principal.user_id, client_id)
+    row = await client_by_client_id(services(request).storage, principal.user_id, client_id)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -215,7 +213,7 @@ async def get_app(request: Request, principal: FirstParty) -> Response:
 )
 async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    row = await client_by_pk(services(request).db, principal.user_id, pk)
+    row = await client_by_pk(services(request).storage, principal.user_id, pk)
     return JSON({"data": {"client": client_json(row)}, "status": "success"})
 
 
@@ -229,7 +227,7 @@ async def get_app_by_id(request: Request, principal: FirstParty) -> Response:
 )
 async def delete_app(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    await delete_client(services(request).db, principal.user_id, pk)
+    await delete_client(services(request).storage, principal.user_id, pk)
     return Response(status_code=204)
 
 
@@ -242,5 +240,5 @@ async def delete_app(request: Request, principal: FirstParty) -> Response:
 )
 async def revoke_app_tokens(request: Request, principal: FirstParty) -> Response:
     pk = client_pk_from_path(request.path_params["id"])
-    await revoke_client_tokens(services(request).db, principal.user_id, pk)
+    await revoke_client_tokens(services(request).storage, principal.user_id, pk)
     return JSON({"status": "success"})

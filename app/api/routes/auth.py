@@ -22,7 +22,6 @@ from app.api.deps import (
     scoped_principal,
     services,
 )
-from app.api.direct_routes import direct
 from app.api.errors import ApiError
 from app.api.responses import JSON, NO_STORE
 from app.api.schemas.auth import (
@@ -151,7 +150,6 @@ async def logout(
     openapi_extra=documented_bearer("profile:read"),
     summary="The user's profile (user token, or an access token with `profile:read`)",
 )
-@direct
 async def profile(request: Request) -> Response:
     principal = await scoped_principal(request, "profile:read")
     return JSON({"data": profile_json(principal.user), "status": "success"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,8 +31,8 @@ class Health(BaseModel):
     summary="Liveness and database reachability",
 )
 async def health(request: Request) -> Response:
-    """200 when a `SELECT 1` succeeds, with the server's version; 503 JSON when the
-    database cannot be reached (bounded by `DB_POOL_TIMEOUT`)."""
-    async with services(request).db.connection() as conn:
-        await conn.execute(text("SELECT 1"))
+    """200 when a `SELECT 1` through the database pool succeeds (the one the requests use),
+    with the server's version; 503 JSON when the database cannot be reached (bounded by the
+    pool and statement timeouts)."""
+    await services(request).db.ping()
     return JSON(HEALTHY, headers=NO_STORE)

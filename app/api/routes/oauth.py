@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from app.api.client_credentials import documented_client_authentication, presented_credentials
 from app.api.deps import documented_bearer, first_party_principal, services
-from app.api.direct_routes import direct
 from app.api.errors import INVALID_PAYLOAD, ApiError
 from app.api.forms import FormError, read_form
 from app.api.responses import JSON, NO_STORE
@@ -59,7 +58,6 @@ router = APIRouter(prefix="/api/oauth", tags=["oauth2"])
     openapi_extra={**form_body(AuthorizeForm), **documented_bearer()},
     summary="Approve an app: a code, in the URL to send the browser to (user token only)",
 )
-@direct
 async def authorize(request: Request) -> Response:
     """The URL carries `code`, `state` and `iss`, the issuer (RFC 9207). Errors come in
     FitTrackee's shape (`status`, `message`), which the first-party client shows; an OAuth2
@@ -112,7 +110,6 @@ async def _client_request(request: Request, call: ClientCall[T]) -> T:
     openapi_extra={**form_body(TokenForm), **documented_client_authentication()},
     summary="Exchange a code, or refresh: a new access/refresh token pair (client auth)",
 )
-@direct
 async def token(request: Request) -> Response:
     """RFC 6749 §4.1.3 and §6. A code is spent by its first presentation; a replayed code
     revokes what it issued; a refresh rotates the pair, and a reused refresh token revokes

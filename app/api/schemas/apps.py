@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import RowMapping
 
 from app.api.formats import long_http_date
+from app.clients.details import ClientDetails
 from app.clients.metadata import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
@@ -119,18 +119,18 @@ PAGE_DESCRIPTION = (
 )
 
 
-def client_json(row: RowMapping, client_secret: str | None = None) -> dict[str, Any]:
+def client_json(details: ClientDetails, client_secret: str | None = None) -> dict[str, Any]:
     """A client as FitTrackee shows it (keys in its order); the secret only when given."""
     client: dict[str, Any] = {
-        "client_description": row["description"],
-        "client_id": row["client_id"],
+        "client_description": details.description,
+        "client_id": details.client_id,
     }
     if client_secret is not None:
         client["client_secret"] = client_secret
-    client["id"] = row["id"]
-    client["issued_at"] = long_http_date(row["issued_at"])
-    client["name"] = row["name"]
-    client["redirect_uris"] = row["redirect_uris"]
-    client["scope"] = row["scope"]
-    client["website"] = row["website"]
+    client["id"] = details.id
+    client["issued_at"] = long_http_date(details.issued_at)
+    client["name"] = details.name
+    client["redirect_uris"] = list(details.redirect_uris)
+    client["scope"] = details.scope
+    client["website"] = details.website
     return client

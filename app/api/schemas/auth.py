@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy.engine import RowMapping
 
+from app.accounts.profile import UserProfile
 from app.api.formats import http_date
 from app.plain_text import check_multiline, check_single_line
 
@@ -116,24 +116,24 @@ class ProfileEditResponse(ProfileResponse):
     message: str = "user profile updated"
 
 
-def profile_json(user: RowMapping) -> dict[str, Any]:
+def profile_json(user: UserProfile) -> dict[str, Any]:
     """The profile as FitTrackee's web client expects it; workout fields are empty here."""
     return {
-        "accepted_privacy_policy": user["accepted_policy_at"] is not None,
+        "accepted_privacy_policy": user.accepted_policy_at is not None,
         "admin": False,
-        "bio": user["bio"],
+        "bio": user.bio,
         "birth_date": None,
-        "created_at": http_date(user["created_at"]),
+        "created_at": http_date(user.created_at),
         "date_format": "MM/dd/yyyy",
         "display_ascent": True,
-        "email": user["email"],
+        "email": user.email,
         "email_to_confirm": None,
-        "first_name": user["first_name"],
+        "first_name": user.first_name,
         "imperial_units": False,
-        "is_active": user["is_active"],
+        "is_active": user.is_active,
         "language": None,
-        "last_name": user["last_name"],
-        "location": user["location"],
+        "last_name": user.last_name,
+        "location": user.location,
         "nb_sports": 0,
         "nb_workouts": 0,
         "picture": False,
@@ -145,6 +145,6 @@ def profile_json(user: RowMapping) -> dict[str, Any]:
         "total_distance": 0.0,
         "total_duration": "0:00:00",
         "use_raw_gpx_speed": False,
-        "username": user["username"],
+        "username": user.username,
         "weekm": False,
     }

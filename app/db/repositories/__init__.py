@@ -1,17 +1,16 @@
-"""Repositories: the only code that builds SQL. Each takes the connection it works on."""
+"""Repositories: the only code that builds SQL, one module per aggregate.
+
+Every public method is one unit of work on the `Database` it was given: the method decides
+whether that is one statement (autocommit; on PostgreSQL a data-modifying CTE when several
+tables change) or a transaction, and its callers never choose. Statements are module-level
+`Query` objects (`app.db.queries`), built once; results are dataclasses, never rows.
+"""
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app.db.direct import DirectConnection
-
-# SQLAlchemy's, or the hot lane's on PostgreSQL (prebuilt statements only; `app.db.direct`).
-Connection: TypeAlias = AsyncConnection | DirectConnection
+from app.db.engine import Database
 
 
 class Repository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self._db = db

@@ -1,17 +1,21 @@
-"""Authorization codes (RFC 6749 §4.1.2), stored hashed and marked `used_at` when redeemed."""
+"""Authorization codes (RFC 6749 §4.1.2), stored hashed and marked `used_at` when redeemed.
+
+Redeeming is the token endpoint's unit of work: `TokenRepository.redeem_code_and_issue`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Insert, Integer, String, bindparam, insert, select, update
-from sqlalchemy.engine import RowMapping
 
-from app.db.direct import prebuilt
+from app.db.executor import Executor
 from app.db.models import AuthorizationCode, OAuth2Client
+from app.db.queries import Query
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
 from app.db.types import UTCDateTime
+from app.oauth.ports import SpentCode
 
 
 def _create() -> Insert:
@@ -35,9 +39,10 @@ def _create() -> Insert:
     return insert(AuthorizationCode).from_select([column.key for column in columns], source)
 
 
-# Built once: on the hot paths, building a statement costs more than running it.
-CREATE = prebuilt(_create())
-REDEEM = prebuilt(
+CREATE = Query(_create())
+# Of concurrent redemptions exactly one gets the row: PostgreSQL re-checks `used_at IS NULL`
+# after waiting on the row lock; SQLite takes one writer at a time.
+REDEEM = Query(
     update(AuthorizationCode)
     .where(
         AuthorizationCode.code_hash == bindparam("p_code_hash"),
@@ -54,8 +59,18 @@ REDEEM = prebuilt(
         AuthorizationCode.code_challenge,
         AuthorizationCode.code_challenge_method,
         AuthorizationCode.expires_at,
-    )
+    ),
+    SpentCode,
 )
+
+
+async def redeem(
+    ex: Executor, *, code_hash: str, client_pk: int, now: datetime
+) -> SpentCode | None:
+    """A step of a unit of work: spend the code presented by client `client_pk` (one UPDATE
+    ... RETURNING that only an unused code passes). None: unknown or already used, or the
+    presenting client was deleted meanwhile (its row is locked first: `held_for_grant`)."""
+    return await ex.first(REDEEM, {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now})
 
 
 class CodeRepository(Repository):
@@ -69,7 +84,7 @@ class CodeRepository(Repository):
         redirect_uri: str | None,
         code_challenge: str | None,
         code_challenge_method: str | None,
-        now: datetime,
+        created_at: datetime,
         expires_at: datetime,
     ) -> bool:
         """Store a code for client `client_pk`; False when that client no longer exists.
@@ -79,7 +94,7 @@ class CodeRepository(Repository):
         deletion commits while this waits for the row, leaves nothing to insert, where a
         plain INSERT would fail its foreign key check with an error (a 500).
         """
-        result = await self.conn.execute(
+        inserted = await self._db.rowcount(
             CREATE,
             {
                 "p_code_hash": code_hash,
@@ -89,34 +104,8 @@ class CodeRepository(Repository):
                 "p_redirect_uri": redirect_uri,
                 "p_code_challenge": code_challenge,
                 "p_code_challenge_method": code_challenge_method,
-                "p_created_at": now,
+                "p_created_at": created_at,
                 "p_expires_at": expires_at,
             },
         )
-        return result.rowcount == 1
-
-    async def redeem(self, code_hash: str, client_pk: int, now: datetime) -> RowMapping | None:
-        """Spend the code presented by client `client_pk`: one UPDATE ... RETURNING that only
-        an unused code passes.
-
-        The database decides who wins: of concurrent redemptions exactly one gets the row
-        (PostgreSQL re-checks `used_at IS NULL` after waiting on the row lock; SQLite takes
-        one writer at a time). None: unknown or already used, or the presenting client was
-        deleted meanwhile (its row is locked first: `held_for_grant`). The code is spent
-        whatever the caller finds wrong with it afterwards (expired, other client, failed
-        PKCE).
-        """
-        result = await self.conn.execute(
-            REDEEM, {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now}
-        )
-        return result.mappings().first()
-
-    async def spend_unused_for_client(self, client_pk: int, now: datetime) -> int:
-        """Mark every unused code of a client used (not deleted: a later presentation is
-        then a replay, refused as `invalid_grant`); how many."""
-        result = await self.conn.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.client_id == client_pk, AuthorizationCode.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return result.rowcount
+        return inserted == 1

@@ -1,22 +1,44 @@
-"""Access/refresh token pairs, stored hashed: one row per pair, revoked together."""
+"""Access/refresh token pairs, stored hashed: one row per pair, revoked together.
+
+`TokenRepository` is the engine's `TokenStore` (`app.oauth.ports`). Each method is one unit
+of work: on PostgreSQL a code exchange and a refresh are one statement each (data-modifying
+CTEs, atomic in autocommit); on SQLite, and for a refresh that narrows the scope, they are a
+transaction of the steps below (`spend_refresh`, `store_pair`, `codes.redeem`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, Select, bindparam, delete, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 
-from app.db.direct import prebuilt
+from app.accounts.profile import UserProfile
+from app.db.executor import Executor
 from app.db.models import AuthorizationCode, OAuth2Client, Token, User
+from app.db.queries import POSTGRESQL, Query
 from app.db.repositories import Repository
 from app.db.repositories.clients import held_for_grant
-from app.db.repositories.codes import REDEEM, CodeRepository
+from app.db.repositories.codes import REDEEM, redeem
 from app.db.repositories.users import PROFILE_COLUMNS
+from app.oauth.ports import AccessToken, IntrospectedToken, NewPair, SpentCode
 
-# Built once: on the hot paths, building a statement costs more than running it.
-ACCESS_WITH_USER = prebuilt(
+
+def _access_token(*values: Any) -> AccessToken:
+    profile = len(PROFILE_COLUMNS)
+    client_pk, scope, expires_at, revoked_at = values[profile:]
+    return AccessToken(
+        user=UserProfile(*values[:profile]),
+        client_pk=client_pk,
+        scope=scope,
+        expires_at=expires_at,
+        revoked_at=revoked_at,
+    )
+
+
+ACCESS_WITH_USER = Query(
     select(
         *PROFILE_COLUMNS,
         Token.client_id.label("client_pk"),
@@ -25,10 +47,47 @@ ACCESS_WITH_USER = prebuilt(
         Token.revoked_at,
     )
     .join(User, User.id == Token.user_id)
-    .where(Token.access_token_hash == bindparam("hash"), User.is_active.is_(True))
+    .where(Token.access_token_hash == bindparam("hash"), User.is_active.is_(True)),
+    _access_token,
 )
-
-CREATE = prebuilt(insert(Token))
+# One statement over both unique indexes; `is_access` says which one the hash matched.
+FOR_INTROSPECTION = Query(
+    select(
+        (Token.access_token_hash == bindparam("hash")).label("is_access"),
+        Token.client_id.label("client_pk"),
+        OAuth2Client.client_id,
+        Token.user_id,
+        User.username,
+        User.is_active.label("user_is_active"),
+        Token.scope,
+        Token.issued_at,
+        Token.access_expires_at,
+        Token.refresh_expires_at,
+        Token.revoked_at,
+    )
+    .join(OAuth2Client, OAuth2Client.id == Token.client_id)
+    .join(User, User.id == Token.user_id)
+    .where(
+        or_(
+            Token.access_token_hash == bindparam("hash"),
+            Token.refresh_token_hash == bindparam("hash"),
+        )
+    ),
+    IntrospectedToken,
+)
+PAIR_COLUMNS = [
+    "access_token_hash",
+    "refresh_token_hash",
+    "client_id",
+    "user_id",
+    "code_id",
+    "family_id",
+    "scope",
+    "issued_at",
+    "access_expires_at",
+    "refresh_expires_at",
+]
+CREATE = Query(insert(Token).values({name: bindparam(f"p_{name}") for name in PAIR_COLUMNS}))
 SPEND_REFRESH = (
     update(Token)
     .where(
@@ -41,7 +100,22 @@ SPEND_REFRESH = (
     )
     .values(rotated_at=bindparam("p_now"), revoked_at=bindparam("p_now"))
 )
-ROTATE = SPEND_REFRESH.returning(Token.user_id, Token.code_id, Token.family_id, Token.scope)
+
+
+@dataclass(frozen=True, slots=True)
+class SpentRefresh:
+    """What a rotated pair passes on to its successor."""
+
+    user_id: int
+    code_id: int | None
+    family_id: str
+    scope: str
+
+
+ROTATE = Query(
+    SPEND_REFRESH.returning(Token.user_id, Token.code_id, Token.family_id, Token.scope),
+    SpentRefresh,
+)
 
 
 def _pair_from(client_id: Any, user_id: Any, code_id: Any, family_id: Any, scope: Any) -> Select:
@@ -61,20 +135,6 @@ def _pair_from(client_id: Any, user_id: Any, code_id: Any, family_id: Any, scope
     )
 
 
-PAIR_COLUMNS = [
-    "access_token_hash",
-    "refresh_token_hash",
-    "client_id",
-    "user_id",
-    "code_id",
-    "family_id",
-    "scope",
-    "issued_at",
-    "access_expires_at",
-    "refresh_expires_at",
-]
-
-
 def _rotate_and_issue() -> Insert:
     """PostgreSQL: ROTATE and the successor's INSERT as one statement (a data-modifying CTE),
     atomic without a transaction around it."""
@@ -86,13 +146,10 @@ def _rotate_and_issue() -> Insert:
     return insert(Token).from_select(PAIR_COLUMNS, successor).returning(Token.scope).add_cte(spent)
 
 
-ROTATE_AND_ISSUE = prebuilt(_rotate_and_issue())
-
-
 def _redeem_and_issue() -> Select:
     """PostgreSQL: spend a code (codes.REDEEM) and store a pair for it, as one statement; the
     spent code's row is the result."""
-    spent = REDEEM.cte("spent")
+    spent = REDEEM.statement.cte("spent")  # type: ignore[attr-defined]
     c = spent.c
     family = bindparam("p_family_id", type_=Token.family_id.type)
     pair = _pair_from(c.client_pk, c.user_id, c.id, family, c.scope).where(
@@ -102,10 +159,10 @@ def _redeem_and_issue() -> Select:
     return select(spent).add_cte(issued)
 
 
-REDEEM_AND_ISSUE = prebuilt(_redeem_and_issue())
-WITHDRAW = prebuilt(delete(Token).where(Token.code_id == bindparam("code_id")))
-# Runs inside the code exchange's transaction, on the hot lane.
-REVOKE_ISSUED_FROM_CODE = prebuilt(
+ROTATE_AND_ISSUE = Query(_rotate_and_issue(), dialects=POSTGRESQL)
+REDEEM_AND_ISSUE = Query(_redeem_and_issue(), SpentCode, dialects=POSTGRESQL)
+WITHDRAW = Query(delete(Token).where(Token.code_id == bindparam("code_id")))
+REVOKE_ISSUED_FROM_CODE = Query(
     update(Token)
     .where(
         Token.code_id.in_(
@@ -118,201 +175,179 @@ REVOKE_ISSUED_FROM_CODE = prebuilt(
     )
     .values(revoked_at=bindparam("p_now"))
 )
+REVOKE_FAMILY_OF_ROTATED = Query(
+    update(Token)
+    .where(
+        Token.family_id
+        == select(Token.family_id)
+        .where(
+            Token.refresh_token_hash == bindparam("hash"),
+            Token.client_id == bindparam("client_pk"),
+            Token.rotated_at.is_not(None),
+        )
+        .scalar_subquery(),
+        Token.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("p_now"))
+)
+REVOKE = Query(
+    update(Token)
+    .where(
+        or_(
+            Token.access_token_hash == bindparam("hash"),
+            Token.refresh_token_hash == bindparam("hash"),
+        ),
+        Token.client_id == bindparam("client_pk"),
+        Token.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("p_now"))
+)
+
+
+def _new_pair(pair: NewPair) -> dict[str, Any]:
+    return {
+        "p_access_token_hash": pair.access_token_hash,
+        "p_refresh_token_hash": pair.refresh_token_hash,
+        "p_issued_at": pair.issued_at,
+        "p_access_expires_at": pair.access_expires_at,
+        "p_refresh_expires_at": pair.refresh_expires_at,
+    }
+
+
+async def spend_refresh(
+    ex: Executor, *, refresh_token_hash: str, client_pk: int, now: datetime
+) -> SpentRefresh | None:
+    """A step of `rotate_and_issue`: mark a live refresh token of this client rotated and
+    revoked (one UPDATE ... RETURNING that one of concurrent rotations wins)."""
+    params = {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now}
+    return await ex.first(ROTATE, params)
+
+
+async def store_pair(
+    ex: Executor,
+    *,
+    pair: NewPair,
+    client_pk: int,
+    user_id: int,
+    code_id: int | None,
+    family_id: str,
+    scope: str,
+) -> None:
+    """A step of a unit of work: INSERT a new pair."""
+    params = {
+        **_new_pair(pair),
+        "p_client_id": client_pk,
+        "p_user_id": user_id,
+        "p_code_id": code_id,
+        "p_family_id": family_id,
+        "p_scope": scope,
+    }
+    await ex.rowcount(CREATE, params)
 
 
 class TokenRepository(Repository):
-    async def access_with_user(self, access_token_hash: str) -> RowMapping | None:
+    async def access_with_user(self, *, access_token_hash: str) -> AccessToken | None:
         """A token and its active user's profile, by access-token hash: one indexed query."""
-        result = await self.conn.execute(ACCESS_WITH_USER, {"hash": access_token_hash})
-        return result.mappings().first()
+        return await self._db.first(ACCESS_WITH_USER, {"hash": access_token_hash})
 
-    async def for_introspection(self, token_hash: str) -> RowMapping | None:
+    async def for_introspection(self, *, token_hash: str) -> IntrospectedToken | None:
         """RFC 7662 §2.2: the pair holding this access or refresh token, with its client's
-        string client_id and its user's name: one statement over both unique indexes.
+        string client_id and its user's name: one statement over both unique indexes."""
+        return await self._db.first(FOR_INTROSPECTION, {"hash": token_hash})
 
-        `is_access` says which of the two the hash matched. Nothing is filtered here (revoked,
-        expired, inactive user): the engine decides what is active.
+    async def redeem_code_and_issue(
+        self, *, code_hash: str, client_pk: int, now: datetime, family_id: str, pair: NewPair
+    ) -> SpentCode | None:
+        """Spend the code and store `pair` for it (`app.oauth.ports.TokenStore`).
+
+        PostgreSQL: one statement (REDEEM_AND_ISSUE), atomic in autocommit; the spent code's
+        row stays locked until the pair is committed with it, so a concurrent replay, which
+        waits for that lock, always finds the pair to revoke. SQLite: REDEEM then the INSERT
+        in one transaction (one writer at a time).
         """
-        result = await self.conn.execute(
-            select(
-                (Token.access_token_hash == token_hash).label("is_access"),
-                Token.client_id.label("client_pk"),
-                OAuth2Client.client_id,
-                Token.user_id,
-                User.username,
-                User.is_active.label("user_is_active"),
-                Token.scope,
-                Token.issued_at,
-                Token.access_expires_at,
-                Token.refresh_expires_at,
-                Token.revoked_at,
-            )
-            .join(OAuth2Client, OAuth2Client.id == Token.client_id)
-            .join(User, User.id == Token.user_id)
-            .where(
-                or_(Token.access_token_hash == token_hash, Token.refresh_token_hash == token_hash)
-            )
-        )
-        return result.mappings().first()
+        if self._db.single_statement_writes:
+            params = {
+                **_new_pair(pair),
+                "p_family_id": family_id,
+                "p_code_hash": code_hash,
+                "client_pk": client_pk,
+                "p_now": now,
+            }
+            return await self._db.first(REDEEM_AND_ISSUE, params)
+        async with self._db.transaction() as tx:
+            spent = await redeem(tx, code_hash=code_hash, client_pk=client_pk, now=now)
+            if spent is not None and spent.client_pk == client_pk:
+                await store_pair(
+                    tx,
+                    pair=pair,
+                    client_pk=client_pk,
+                    user_id=spent.user_id,
+                    code_id=spent.id,
+                    family_id=family_id,
+                    scope=spent.scope,
+                )
+            return spent
 
-    async def revoke_for_client(self, client_pk: int, now: datetime) -> int:
-        """Revoke every live token of a client (by its integer primary key)."""
-        result = await self.conn.execute(
-            update(Token)
-            .where(Token.client_id == client_pk, Token.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        return result.rowcount
+    async def withdraw(self, *, code_id: int) -> None:
+        """Delete the pair `redeem_code_and_issue` stored for a code that failed its checks."""
+        await self._db.rowcount(WITHDRAW, {"code_id": code_id})
 
-    async def create(
-        self,
-        *,
-        access_token_hash: str,
-        refresh_token_hash: str,
-        client_pk: int,
-        user_id: int,
-        code_id: int | None,
-        family_id: str,
-        scope: str,
-        issued_at: datetime,
-        access_expires_at: datetime,
-        refresh_expires_at: datetime,
-    ) -> None:
-        await self.conn.execute(
-            CREATE,
-            {
-                "access_token_hash": access_token_hash,
-                "refresh_token_hash": refresh_token_hash,
-                "client_id": client_pk,
-                "user_id": user_id,
-                "code_id": code_id,
-                "family_id": family_id,
-                "scope": scope,
-                "issued_at": issued_at,
-                "access_expires_at": access_expires_at,
-                "refresh_expires_at": refresh_expires_at,
-            },
-        )
-
-    async def rotate(
-        self, refresh_token_hash: str, client_pk: int, now: datetime
-    ) -> RowMapping | None:
-        """Spend a live refresh token of this client: one UPDATE ... RETURNING.
-
-        The pair is marked rotated and revoked at once, so its access token dies with it.
-        Of concurrent rotations exactly one gets the row. None: unknown, another client's,
-        expired, revoked or already rotated, or the client was deleted meanwhile (its row
-        is locked first: `held_for_grant`).
-        """
-        result = await self.conn.execute(
-            ROTATE, {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now}
-        )
-        return result.mappings().first()
-
-    async def rotate_and_issue(
-        self, refresh_token_hash: str, client_pk: int, now: datetime, successor: dict[str, Any]
-    ) -> str | None:
-        """Spend a live refresh token and store its successor (same family, same scope),
-        returning that scope; None when the token could not be spent (see `rotate`).
-
-        On PostgreSQL this is ONE statement, atomic on its own, so the caller may run it in
-        autocommit (no BEGIN/COMMIT round trips); elsewhere it is `rotate` then `create`,
-        and the caller must hold a transaction.
-        """
-        if self.conn.dialect.name == "postgresql":
-            params = {f"p_{key}": value for key, value in successor.items() if key != "scope"}
-            result = await self.conn.execute(
-                ROTATE_AND_ISSUE,
-                {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now, **params},
-            )
-            return result.scalar_one_or_none()
-        row = await self.rotate(refresh_token_hash, client_pk, now)
-        if row is None:
-            return None
-        await self.create(
-            **{**successor, "scope": row["scope"]},
-            client_pk=client_pk,
-            user_id=row["user_id"],
-            code_id=row["code_id"],
-            family_id=row["family_id"],
-        )
-        return row["scope"]
-
-    async def issue_from_code(
-        self, code_hash: str, client_pk: int, now: datetime, pair: dict[str, Any]
-    ) -> RowMapping | None:
-        """Spend the code presented by client `client_pk` (see `CodeRepository.redeem`) and
-        store `pair` (a new family, the code's scope) for it if the code is that client's; the
-        spent code's row, or None when it could not be spent (nothing is then stored).
-
-        The pair is stored before the caller has checked the code (client, expiry,
-        redirect_uri, PKCE), so that on PostgreSQL spending and storing are ONE statement,
-        atomic without a transaction; a caller whose checks fail calls `withdraw` (the
-        tokens were never shown to anyone). Elsewhere it is `redeem` then `create`, and the
-        caller must hold a transaction.
-        """
-        if self.conn.dialect.name == "postgresql":
-            params = {f"p_{key}": value for key, value in pair.items() if key != "scope"}
-            result = await self.conn.execute(
-                REDEEM_AND_ISSUE,
-                {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now, **params},
-            )
-            return result.mappings().first()
-        row = await CodeRepository(self.conn).redeem(code_hash, client_pk, now)
-        if row is not None and row["client_pk"] == client_pk:
-            await self.create(
-                **{**pair, "scope": row["scope"]},
-                client_pk=client_pk,
-                user_id=row["user_id"],
-                code_id=row["id"],
-            )
-        return row
-
-    async def withdraw(self, code_id: int) -> None:
-        """Delete the pair `issue_from_code` stored for a code that failed its checks."""
-        await self.conn.execute(WITHDRAW, {"code_id": code_id})
-
-    async def revoke_family_of_rotated(
-        self, refresh_token_hash: str, client_pk: int, now: datetime
-    ) -> int:
-        """RFC 9700 §4.14.2: a refresh token presented again after its rotation means two
-        parties hold it, so every live token of its family is revoked. One statement; 0 when
-        the hash is not a rotated refresh token of this client."""
-        family = (
-            select(Token.family_id)
-            .where(
-                Token.refresh_token_hash == refresh_token_hash,
-                Token.client_id == client_pk,
-                Token.rotated_at.is_not(None),
-            )
-            .scalar_subquery()
-        )
-        result = await self.conn.execute(
-            update(Token)
-            .where(Token.family_id == family, Token.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        return result.rowcount
-
-    async def revoke_issued_from_code(self, code_hash: str, now: datetime) -> int:
-        """RFC 6749 §4.1.2: a code presented again after it was spent revokes every token
-        issued from it, rotations included (they keep the code's id). One statement; 0 for
-        an unknown code."""
-        result = await self.conn.execute(
+    async def revoke_issued_from_code(self, *, code_hash: str, now: datetime) -> int:
+        """RFC 6749 §4.1.2: every live token issued from a spent code, rotations included
+        (they keep the code's id). One statement."""
+        return await self._db.rowcount(
             REVOKE_ISSUED_FROM_CODE, {"code_hash": code_hash, "p_now": now}
         )
-        return result.rowcount
 
-    async def revoke(self, token_hash: str, client_pk: int, now: datetime) -> int:
+    async def rotate_and_issue(
+        self,
+        *,
+        refresh_token_hash: str,
+        client_pk: int,
+        now: datetime,
+        successor: NewPair,
+        scope: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """Spend a live refresh token and store its successor (`app.oauth.ports.TokenStore`).
+
+        Without `scope`, on PostgreSQL: ONE statement (ROTATE_AND_ISSUE), atomic in
+        autocommit. Otherwise `spend_refresh`, `scope`, then `store_pair` in a transaction,
+        which whatever `scope` raises rolls back.
+        """
+        if scope is None and self._db.single_statement_writes:
+            params = {
+                **_new_pair(successor),
+                "hash": refresh_token_hash,
+                "client_pk": client_pk,
+                "p_now": now,
+            }
+            return await self._db.scalar(ROTATE_AND_ISSUE, params)
+        async with self._db.transaction() as tx:
+            spent = await spend_refresh(
+                tx, refresh_token_hash=refresh_token_hash, client_pk=client_pk, now=now
+            )
+            if spent is None:
+                return None
+            granted = spent.scope if scope is None else scope(spent.scope)
+            await store_pair(
+                tx,
+                pair=successor,
+                client_pk=client_pk,
+                user_id=spent.user_id,
+                code_id=spent.code_id,
+                family_id=spent.family_id,
+                scope=granted,
+            )
+            return granted
+
+    async def revoke_family(self, *, refresh_token_hash: str, client_pk: int, now: datetime) -> int:
+        """RFC 9700 §4.14.2: revoke the live tokens of a reused refresh token's family. One
+        statement; 0 when the hash is not a rotated refresh token of this client."""
+        params = {"hash": refresh_token_hash, "client_pk": client_pk, "p_now": now}
+        return await self._db.rowcount(REVOKE_FAMILY_OF_ROTATED, params)
+
+    async def revoke(self, *, token_hash: str, client_pk: int, now: datetime) -> int:
         """RFC 7009 §2.1: revoke the pair holding this access or refresh token, if it belongs
         to this client. One statement over both unique indexes, whatever the hint said."""
-        result = await self.conn.execute(
-            update(Token)
-            .where(
-                or_(Token.access_token_hash == token_hash, Token.refresh_token_hash == token_hash),
-                Token.client_id == client_pk,
-                Token.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-        )
-        return result.rowcount
+        params = {"hash": token_hash, "client_pk": client_pk, "p_now": now}
+        return await self._db.rowcount(REVOKE, params)

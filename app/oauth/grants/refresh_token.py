@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable, Mapping
 
 from app import clock
 from app.config import Settings
-from app.db.engine import Database
 from app.oauth.clients import AuthenticatedClient
 from app.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
+from app.oauth.ports import TokenStore
 from app.oauth.scopes import narrowed_scope, parse_scope
 from app.oauth.secrets import hash_secret
 from app.oauth.token_pairs import IssuedTokens, mint_pair
@@ -20,18 +18,17 @@ MISSING_REFRESH_TOKEN = 'Missing "refresh_token" in request.'
 
 
 class RefreshTokenGrant:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
+    def __init__(self, tokens: TokenStore, settings: Settings) -> None:
+        self._tokens = tokens
         self._settings = settings
 
     async def refresh(self, client: AuthenticatedClient, params: Mapping[str, str]) -> IssuedTokens:
         """A new pair for a live refresh token of `client`; the old pair is revoked.
 
-        A single UPDATE spends the old pair (exactly one of concurrent refreshes wins it) and
-        the new pair is inserted in the same family, all or nothing: one statement on
-        PostgreSQL, one transaction elsewhere or when a scope is asked for. A refresh token
+        Spending the old pair and storing the new one in its family is one unit of work
+        (`rotate_and_issue`): exactly one of concurrent refreshes wins it. A refresh token
         presented again after its rotation revokes the whole family. A scope wider than the
-        token's is `invalid_scope` and rolls the rotation back; a narrower one is granted
+        token's is `invalid_scope` and leaves the token as it was; a narrower one is granted
         (RFC 6749 §6).
         """
         refresh_token = params.get("refresh_token")
@@ -40,46 +37,33 @@ class RefreshTokenGrant:
         requested = parse_scope(params.get("scope"))
         token_hash = hash_secret(refresh_token)
         now = clock.utcnow()
-        if not requested:
-            return await self._rotate_same_scope(client, token_hash, now)
-        async with self._db.transaction() as storage:
-            row = await storage.tokens.rotate(token_hash, client.pk, now)
-            if row is None:
-                revoked = await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
-            else:
-                scope = row["scope"]
-                if requested:
-                    if not set(requested) <= set(scope.split()):
-                        raise InvalidScope()
-                    scope = narrowed_scope(scope, requested)
-                issued, stored = mint_pair(scope, now, self._settings)
-                await storage.tokens.create(
-                    **stored,
-                    client_pk=client.pk,
-                    user_id=row["user_id"],
-                    code_id=row["code_id"],
-                    family_id=row["family_id"],
-                )
-        if row is None:
-            record_tokens_revoked("refresh_reuse", revoked)
-            raise InvalidGrant()
-        record_tokens_revoked("rotation")
-        record_tokens_issued("refresh_token")
-        return issued
-
-    async def _rotate_same_scope(
-        self, client: AuthenticatedClient, token_hash: str, now: datetime
-    ) -> IssuedTokens:
-        """The common refresh (no `scope` asked): spending the old pair and storing the new
-        one is a single statement on PostgreSQL, so no transaction round trips."""
-        issued, stored = mint_pair("", now, self._settings)
-        async with self._db.hot_atomic() as storage:
-            scope = await storage.tokens.rotate_and_issue(token_hash, client.pk, now, stored)
+        minted = mint_pair(now, self._settings)
+        scope = await self._tokens.rotate_and_issue(
+            refresh_token_hash=token_hash,
+            client_pk=client.pk,
+            now=now,
+            successor=minted.stored,
+            scope=narrowed_to(requested) if requested else None,
+        )
         if scope is None:
-            async with self._db.autocommit() as storage:
-                revoked = await storage.tokens.revoke_family_of_rotated(token_hash, client.pk, now)
+            revoked = await self._tokens.revoke_family(
+                refresh_token_hash=token_hash, client_pk=client.pk, now=now
+            )
             record_tokens_revoked("refresh_reuse", revoked)
             raise InvalidGrant()
         record_tokens_revoked("rotation")
         record_tokens_issued("refresh_token")
-        return replace(issued, scope=scope)
+        return minted.issued(scope)
+
+
+def narrowed_to(requested: list[str]) -> Callable[[str], str]:
+    """The successor's scope for a refresh that asks for `requested`: RFC 6749 §6 allows no
+    scope the resource owner did not grant, so InvalidScope unless the spent token held
+    every one of them."""
+
+    def scope(held: str) -> str:
+        if not set(requested) <= set(held.split()):
+            raise InvalidScope()
+        return narrowed_scope(held, requested)
+
+    return scope

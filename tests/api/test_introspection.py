@@ -35,8 +35,8 @@ REFRESH_LIFETIME = 2 * ACCESS_LIFETIME
 
 
 async def user_id_of(app: FastAPI, username: str) -> int:
-    async with app.state.services.db.autocommit() as storage:
-        return await storage.conn.scalar(select(User.id).where(User.username == username))
+    async with app.state.services.db.engine.connect() as conn:
+        return await conn.scalar(select(User.id).where(User.username == username))
 
 
 @pytest.fixture
@@ -174,8 +174,8 @@ async def test_a_first_party_user_token_is_not_an_oauth2_token(client, alice, oa
 
 
 async def test_a_deactivated_users_token_is_inactive(client, app: FastAPI, oauth_app, tokens):
-    async with app.state.services.db.transaction() as storage:
-        await storage.conn.execute(update(User).values(is_active=False))
+    async with app.state.services.db.engine.begin() as conn:
+        await conn.execute(update(User).values(is_active=False))
     assert (await introspect(client, oauth_app, token=tokens["access_token"])).json() == INACTIVE
 
 

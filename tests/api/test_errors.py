@@ -7,15 +7,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import exc as sa_exc
 
 from app import clock
-from app.api.errors import database_unavailable
 from app.config import Settings
+from app.db.errors import DatabaseUnavailable
 from app.main import create_app
 from tests.helpers import PASSWORD, TEST_SECRET_KEY, bearer, user_token
 
@@ -280,15 +279,19 @@ async def test_a_database_error_that_is_not_an_outage_is_500(isolated_client):
     assert "nope" not in response.text
 
 
-async def test_a_lost_connection_is_503(isolated_client):
+async def test_database_unavailable_is_503_with_retry_after(isolated_client):
+    """Both lanes raise `DatabaseUnavailable` for an outage (`app.db.errors`); the one
+    mapping answers it."""
     app, http = isolated_client
 
     @app.get("/test-only/lost")
     async def lost() -> None:
-        raise sa_exc.OperationalError("SELECT 1", {}, ConnectionResetError("reset by peer"))
+        raise DatabaseUnavailable("ConnectionResetError: reset by peer")
 
     response = await http.get("/test-only/lost")
     assert assert_json_error(response, 503)["message"] == "database unavailable, try again later"
+    assert response.headers["retry-after"] == "5"
+    assert "reset by peer" not in response.text
 
 
 async def test_an_http_exception_keeps_its_own_message(isolated_client):
@@ -368,23 +371,6 @@ async def test_without_cors_origins_no_cors_headers_are_sent(client):
     response = await client.get("/api/auth/profile", headers={**bearer(token), "Origin": SPA})
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
-
-
-@pytest.mark.parametrize(
-    ("error", "unavailable"),
-    [
-        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
-        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
-        (asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle"), True),
-        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
-        (asyncpg.PostgresError("no SQLSTATE at all"), False),
-        (ConnectionRefusedError(), True),
-    ],
-)
-def test_hot_lane_errors_are_told_apart(error: BaseException, unavailable: bool) -> None:
-    """asyncpg's own errors (the hot lane's) are read by SQLSTATE like SQLAlchemy's; one
-    without a SQLSTATE is a query problem (500), not a crash in the error mapping."""
-    assert database_unavailable(error) is unavailable
 
 
 async def test_answers_carrying_a_secret_are_never_cached(client):

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from app.config import ConfigurationError, Settings
 from app.consent.scope_words import SCOPE_WORDS
 from app.oauth.scopes import FITTRACKEE_SCOPES, ScopeCatalogue, parse_version
+from tests.databases import ROOT
 from tests.helpers import (
     authorize,
     bearer,
@@ -40,7 +40,6 @@ GARMIN_SCOPE = (
     "workouts:read workouts:write"
 )
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- the catalogue, without HTTP -------------------------------------------------------------

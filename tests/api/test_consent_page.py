@@ -107,8 +107,8 @@ async def consent(client: httpx.AsyncClient, oauth_app: dict[str, Any], **query:
 
 
 async def codes_stored(app: FastAPI) -> int:
-    async with app.state.services.db.autocommit() as storage:
-        return await storage.conn.scalar(select(func.count()).select_from(AuthorizationCode))
+    async with app.state.services.db.engine.connect() as conn:
+        return await conn.scalar(select(func.count()).select_from(AuthorizationCode))
 
 
 # --- the page -----------------------------------------------------------------------------

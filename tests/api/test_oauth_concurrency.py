@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
 
 from app.db.models import AuthorizationCode, Token
 from app.oauth.secrets import hash_secret
+from tests.databases import stored_rows as rows
 from tests.helpers import (
     authorize,
     bearer,
@@ -35,36 +34,17 @@ RACERS = 20
 
 @pytest.fixture
 def max_connections_in_use(app: FastAPI) -> Iterator[list[int]]:
-    """[most connections checked out at once], to show the requests really overlapped."""
-    pool = app.state.services.db.engine.sync_engine.pool
-    in_use, peak = 0, [0]
+    """[most connections checked out at once], seen at each statement, to show the requests
+    really overlapped (the lane's pool on PostgreSQL, SQLAlchemy's on SQLite)."""
+    db = app.state.services.db
+    peak = [0]
 
-    def checkout(*_: Any) -> None:
-        nonlocal in_use
-        in_use += 1
-        peak[0] = max(peak[0], in_use)
+    def observe(_sql: str) -> None:
+        peak[0] = max(peak[0], db.in_use)
 
-    def checkin(*_: Any) -> None:
-        nonlocal in_use
-        in_use -= 1
-
-    event.listen(pool, "checkout", checkout)
-    event.listen(pool, "checkin", checkin)
-    lane = app.state.services.db.lane
-    if lane is not None:  # PostgreSQL: the grants run on the hot lane's own pool
-        app.state.services.db.statement_observers.append(
-            lambda _sql: peak.__setitem__(0, max(peak[0], lane.in_use))
-        )
+    db.observers.append(observe)
     yield peak
-    app.state.services.db.statement_observers.clear()
-    event.remove(pool, "checkout", checkout)
-    event.remove(pool, "checkin", checkin)
-
-
-async def rows(app: FastAPI, table: Any) -> list[dict[str, Any]]:
-    async with app.state.services.db.autocommit() as storage:
-        result = await storage.conn.execute(select(table.__table__))
-        return [dict(row) for row in result.mappings()]
+    db.observers.remove(observe)
 
 
 def split(responses: list[httpx.Response]) -> tuple[list[httpx.Response], list[httpx.Response]]:

@@ -24,7 +24,7 @@ from app.db.engine import make_engine
 from app.db.models import AuthorizationCode, Base, OAuth2Client, Token, User
 from tests.databases import postgres_admin
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -327,7 +327,7 @@ def test_several_workers_add_up_in_multiprocess_mode(tmp_path):
     def python(code: str) -> str:
         done = subprocess.run(
             [sys.executable, "-c", code],
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
             env=env,
             capture_output=True,
             text=True,

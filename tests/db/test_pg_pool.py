@@ -1,11 +1,13 @@
-"""The hot lane's pool (`app.db.pg_pool`): first come first served, bounded waits, and only
-healthy connections reused. The queueing rules are checked with stand-in connections (the pool
-only asks them whether they are closed or inside a transaction); the last test uses real ones
-on PostgreSQL."""
+"""The asyncpg lane's pool (`app.db.pg_pool`): first come first served, one bounded wait per
+checkout, only healthy connections reused, none past its lifetime. The rules are checked with
+stand-in connections (the pool only asks them whether they are closed or inside a
+transaction); the last test uses real ones on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -33,14 +35,14 @@ class StandIn:
         self.closed = True
 
 
-def _pool(size: int, timeout: float = 1.0) -> tuple[ConnectionPool, list[StandIn]]:
+def _pool(size: int, timeout: float = 1.0, **options: Any) -> tuple[ConnectionPool, list[StandIn]]:
     opened: list[StandIn] = []
 
     async def connect() -> StandIn:
         opened.append(StandIn(len(opened) + 1))
         return opened[-1]
 
-    return ConnectionPool(connect, size, timeout), opened  # type: ignore[arg-type]
+    return ConnectionPool(connect, size, timeout, **options), opened  # type: ignore[arg-type]
 
 
 async def test_waiters_are_served_in_arrival_order_even_against_newcomers() -> None:
@@ -102,22 +104,80 @@ async def test_a_failed_connect_gives_its_slot_back() -> None:
     assert pool.in_use == 0
 
 
-async def test_real_connections_decode_json_and_are_reused(database_url: str) -> None:
+async def test_one_timeout_bounds_the_wait_and_the_connect_together() -> None:
+    """A checkout that waited for a slot has only what is left of the pool timeout to open a
+    connection: the whole checkout never takes much more than DB_POOL_TIMEOUT."""
+    opened: list[StandIn] = []
+
+    async def first_then_hang() -> StandIn:
+        if not opened:
+            opened.append(StandIn(1))
+            return opened[0]
+        await asyncio.sleep(60)  # a database that accepts the socket and never answers
+        raise AssertionError("not reached")
+
+    pool = ConnectionPool(first_then_hang, 1, 0.3)  # type: ignore[arg-type]
+    held = await pool.acquire()
+    started = time.monotonic()
+    waiting = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.2)  # most of the timeout spent waiting for the slot ...
+    pool.release(held, healthy=False)  # ... then the slot frees, and the connect hangs
+    with pytest.raises(TimeoutError):
+        await waiting
+    assert time.monotonic() - started < 0.45
+    assert pool.in_use == 0
+
+
+async def test_a_connection_past_its_lifetime_is_closed_not_reused() -> None:
+    now = [0.0]
+    pool, opened = _pool(2, max_lifetime=10, clock=lambda: now[0])
+    conn = await pool.acquire()
+    pool.release(conn)
+    now[0] = 9.0
+    assert await pool.acquire() is conn  # still young: reused
+    now[0] = 10.0
+    pool.release(conn)  # old now: closed on its way back
+    await _settle()  # the polite close runs beside the request
+    assert conn.closed
+    fresh = await pool.acquire()
+    assert fresh is not conn
+    pool.release(fresh)
+    now[0] = 25.0  # grew old while idle: closed when next taken
+    newer = await pool.acquire()
+    assert newer is not fresh
+    await _settle()
+    assert fresh.closed
+    assert [c.number for c in opened] == [1, 2, 3]
+    pool.release(newer)
+    await pool.close()
+
+
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_real_connections_are_named_limited_and_reused(database_url: str) -> None:
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
-        pytest.skip("the hot lane's pool is PostgreSQL's")
+        pytest.skip("the asyncpg lane's pool is PostgreSQL's")
     engine = create_async_engine(url)
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     await engine.dispose()
-    pool = ConnectionPool(connector(args, kwargs, 5), 2, 5)
+    connect = connector(args, kwargs, connect_timeout=5, statement_timeout=0.5)
+    pool = ConnectionPool(connect, 2, 5)
     try:
         conn = await pool.acquire()
-        assert await conn.fetchval("""SELECT '["a", 1]'::json""") == ["a", 1]
         assert await conn.fetchval("SELECT current_setting('application_name')") == (
             "fittrackee-oauth2"
         )
+        # asyncpg's own codec: JSON stays text, which its column type decodes.
+        assert await conn.fetchval("""SELECT '["a", 1]'::json""") == '["a", 1]'
         pool.release(conn)
         assert (await pool.acquire()) is conn
-        pool.release(conn)
+        with pytest.raises(TimeoutError):  # the statement timeout
+            await conn.execute("SELECT pg_sleep(5)")
+        pool.release(conn, healthy=False)
+        assert conn.is_closed()
     finally:
         await pool.close()

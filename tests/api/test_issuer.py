@@ -13,9 +13,9 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
+from tests.api.test_consent_page import page_data
 from tests.helpers import authorize, user_token
 from tests.helpers import create_app as create_oauth_app
-from tests.test_consent_page import page_data
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
