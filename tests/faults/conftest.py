@@ -16,10 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api.errors import DATABASE_UNAVAILABLE, OAUTH2_ENDPOINTS
 from tests.databases import migrate
 
 PORT = 5433
 CLUSTER = "faults"
+DATABASE_DOWN_SENTENCE = DATABASE_UNAVAILABLE[:1].upper() + DATABASE_UNAVAILABLE[1:] + "."
 VERSIONS = sorted(os.listdir("/etc/postgresql")) if Path("/etc/postgresql").is_dir() else []
 
 
@@ -154,3 +156,11 @@ async def wait_healthy(base_url: str, seconds: float = 30, in_a_row: int = 10) -
                 return True
             await asyncio.sleep(0.05 if healthy else 0.2)
     return False
+
+
+def unavailable_body(path: str) -> dict[str, str]:
+    """The 503 a request to `path` gets while the database is down: RFC 6749's shape on the
+    OAuth2 endpoints client libraries call, FitTrackee's everywhere else."""
+    if path in OAUTH2_ENDPOINTS:
+        return {"error": "temporarily_unavailable", "error_description": DATABASE_DOWN_SENTENCE}
+    return {"status": "error", "message": DATABASE_UNAVAILABLE}

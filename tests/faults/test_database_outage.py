@@ -20,13 +20,13 @@ import time
 import httpx
 import pytest
 
-from app.api.errors import DATABASE_UNAVAILABLE
 from app.config import Settings
 from tests.faults.conftest import (
     database_outage,
     healthy_again,
     pg_ctl_async,
     pg_ready,
+    unavailable_body,
     wait_healthy,
 )
 from tests.helpers import (
@@ -137,7 +137,7 @@ async def test_oauth_endpoints_answer_503_while_down_and_spend_nothing(fault_dat
     for name, response in down.items():
         assert response.status_code == 503, (name, response.text)
         assert response.headers["content-type"].startswith("application/json")
-        assert response.json() == {"status": "error", "message": DATABASE_UNAVAILABLE}, name
+        assert response.json() == unavailable_body(response.request.url.path), name
         assert response.headers["retry-after"] == "5", name
     assert exchanged.status_code == 200, exchanged.text
     assert resource.status_code == 200, resource.text

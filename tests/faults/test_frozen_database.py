@@ -14,8 +14,7 @@ import time
 import httpx
 import pytest
 
-from app.api.errors import DATABASE_UNAVAILABLE
-from tests.faults.conftest import frozen_database, pg_ready, wait_healthy
+from tests.faults.conftest import frozen_database, pg_ready, unavailable_body, wait_healthy
 from tests.helpers import bearer, create_app, issue_tokens, refresh_tokens, user_token
 from tests.live_server import live_server
 
@@ -69,7 +68,7 @@ async def test_a_frozen_database_is_503_within_the_timeouts_then_recovers(fault_
 
     for response, seconds in ((health, health_seconds), (refresh, refresh_seconds)):
         assert response.status_code == 503, response.text
-        assert response.json() == {"status": "error", "message": DATABASE_UNAVAILABLE}
+        assert response.json() == unavailable_body(response.request.url.path)
         assert response.headers["retry-after"] == "5"
         assert seconds < BOUND, f"{response.request.url.path} took {seconds:.1f} s"
     statuses = {status for status, _, _ in seen}

@@ -33,13 +33,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.api.errors import DATABASE_UNAVAILABLE
 from app.config import Settings
 from app.db.models import AuthorizationCode, Token
 from app.db.repositories import tokens as token_steps
 from app.main import create_app as create_fastapi_app
 from app.oauth.secrets import hash_secret
-from tests.faults.conftest import database_outage, healthy_again, pg_ready, wait_healthy
+from tests.faults.conftest import (
+    database_outage,
+    healthy_again,
+    pg_ready,
+    unavailable_body,
+    wait_healthy,
+)
 from tests.helpers import (
     TEST_SECRET_KEY,
     authorize,
@@ -348,7 +353,7 @@ async def test_a_grant_cut_inside_its_transaction_keeps_nothing(
         )
 
     assert answer.status_code == 503, answer.text
-    assert answer.json() == {"status": "error", "message": DATABASE_UNAVAILABLE}
+    assert answer.json() == unavailable_body(answer.request.url.path)
     assert again.status_code == 200, again.text
     assert len(tokens) == 2  # the pair and its one successor
     assert sum(t["rotated_at"] is not None for t in tokens) == 1
