@@ -11,6 +11,7 @@ from app.db.repositories.consents import ConsentRepository
 from app.db.repositories.maintenance import MaintenanceRepository
 from app.db.repositories.tokens import TokenRepository
 from app.db.repositories.users import RevokedUserTokenRepository, UserRepository
+from app.db.repositories.web_sessions import WebSessionRepository
 
 
 class Storage:
@@ -23,3 +24,4 @@ class Storage:
         self.tokens = TokenRepository(db)
         self.consents = ConsentRepository(db)
         self.maintenance = MaintenanceRepository(db)
+        self.web_sessions = WebSessionRepository(db)
