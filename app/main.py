@@ -23,6 +23,7 @@ from app.api.responses import JSON, message
 from app.api.routes import (
     apps,
     auth,
+    authorized_apps,
     consent,
     discovery,
     docs,
@@ -55,7 +56,11 @@ A request that fails validation gets 400 `invalid payload` (never 422).
 
 TAGS = [
     {"name": "accounts", "description": "Register, log in, log out, profile."},
-    {"name": "apps", "description": "OAuth2 clients of the logged-in user (first-party only)."},
+    {
+        "name": "apps",
+        "description": "The logged-in user's OAuth2 clients, and the apps they let in "
+        "(first-party only).",
+    },
     {
         "name": "oauth2",
         "description": "Authorize, token, revoke, introspect (RFC 6749, 7009, 7662).",
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    modules = [auth, apps, oauth, health, discovery, instance_config, consent]
+    modules = [auth, apps, authorized_apps, oauth, health, discovery, instance_config, consent]
     if settings.metrics_enabled:
         modules.append(metrics)
     if settings.docs_enabled:

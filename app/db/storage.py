@@ -5,6 +5,7 @@ accounts and apps services use."""
 from __future__ import annotations
 
 from app.db.engine import Database
+from app.db.repositories.authorized_apps import AuthorizedAppRepository
 from app.db.repositories.clients import ClientRepository
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.consents import ConsentRepository
@@ -25,3 +26,4 @@ class Storage:
         self.consents = ConsentRepository(db)
         self.maintenance = MaintenanceRepository(db)
         self.web_sessions = WebSessionRepository(db)
+        self.authorized_apps = AuthorizedAppRepository(db)
