@@ -85,6 +85,12 @@ async def list_authorized_apps(
     )
 
 
+async def authorized_app(storage: Storage, user_id: int, client_id: str) -> AuthorizedApp | None:
+    """The app of this client_id among those the user let in, or None."""
+    groups = await storage.authorized_apps.groups_for_user(user_id=user_id, now=clock.utcnow())
+    return next((app for app in authorized_apps(groups) if app.client_id == client_id), None)
+
+
 async def revoke_authorized_app(storage: Storage, user_id: int, client_id: str) -> int:
     """Take back everything the user gave the app: revoke its live tokens (RFC 7009 §2.1:
     access and refresh tokens together), spend its unused codes, forget the remembered

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from app.api.exact_dispatch import ExactDispatch, takes_only_the_request
 from app.api.routes import (
+    account_pages,
+    app_pages,
     apps,
     auth,
     authorized_apps,
@@ -159,6 +161,16 @@ async def test_every_endpoint_taking_only_the_request_is_dispatched_exactly(
         ("GET", "/metrics"),
         ("GET", "/.well-known/oauth-authorization-server"),
         ("GET", "/profile/apps/authorize"),
+        ("POST", "/profile/apps/authorize"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+        ("GET", "/register"),
+        ("POST", "/register"),
+        ("GET", "/profile/apps"),
+        ("GET", "/profile/apps/new"),
+        ("POST", "/profile/apps/new"),
+        ("GET", "/profile/apps/connected"),
         ("GET", "/api/config"),
         ("GET", "/docs"),
         ("GET", "/redoc"),
@@ -172,6 +184,8 @@ async def test_every_endpoint_taking_only_the_request_is_dispatched_exactly(
         discovery,
         instance_config,
         consent,
+        account_pages,
+        app_pages,
         metrics,
         docs,
     )
