@@ -144,9 +144,10 @@ class AuthorizationEndpoint:
     async def review(
         self, request: AuthorizationRequest, *, issuer: str | None = None
     ) -> ReviewedRequest:
-        """Every check `authorize` makes before asking for consent, for the consent page to
-        run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
-        shown to the user, never redirected to). One SELECT of the client."""
+        """Every check `authorize` makes before asking for consent, deciding nothing: for the
+        consent page's denial, and to learn where a request would send the browser (RFC 6749
+        §4.1.2.1: a bad client or redirect URI is raised, to be shown to the user, never
+        redirected to). One SELECT of the client."""
         self._checked_parameters(request)
         return await _reviewed(
             self._clients, request, self._scopes, self._private_schemes, self._issuer(issuer)
