@@ -9,7 +9,7 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --str
 	--no-emit-index-url --no-emit-find-links
 
 .PHONY: run test fuzz fault-test lint migrate install install-dev lock lock-upgrade \
-	settings-doc clean
+	settings-doc screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: install-dev
 # schemathesis against /openapi.json through a real server; FUZZ_MAX_EXAMPLES bounds the budget.
 fuzz: install-dev
 	$(BIN)/python -m tests.fuzz.run
+
+# The README's screenshots of the pages (docs/screenshots/), with Debian's Chromium.
+screenshots: install-dev
+	$(BIN)/python -m tests.screenshots
 
 # Stops and starts a PostgreSQL cluster of its own (made on first use, port 5433).
 fault-test: install-dev

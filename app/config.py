@@ -140,6 +140,19 @@ class Settings(BaseSettings):
         "`ACCESS_TOKEN_LIFETIME`.",
     )
 
+    web_session_idle_timeout: int = Field(
+        1800,
+        ge=60,
+        description="Seconds of inactivity after which a browser's session on the account "
+        "and consent pages ends (log in again).",
+    )
+    web_session_lifetime: int = Field(
+        43200,
+        ge=60,
+        description="Seconds after logging in that a browser's session on the account and "
+        "consent pages ends, however active.",
+    )
+
     # --- OAuth2 ---
     oauth2_require_pkce: bool = Field(
         False,

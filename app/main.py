@@ -21,8 +21,11 @@ from app.api.errors import install_error_handlers
 from app.api.exact_dispatch import ExactDispatch
 from app.api.responses import JSON, message
 from app.api.routes import (
+    account_pages,
+    app_pages,
     apps,
     auth,
+    authorized_apps,
     consent,
     discovery,
     docs,
@@ -34,10 +37,10 @@ from app.api.routes import (
 from app.api.routes.discovery import AUTHORIZATION_PAGE, TOKEN_PATH
 from app.api.schemas.common import error_responses
 from app.config import Settings, check_can_serve, get_settings
-from app.consent.scope_words import catalogue_words
 from app.observability.access_log import configure_access_log
 from app.observability.middleware import RequestObserver
 from app.observability.multiprocess import worker_figures
+from app.pages.scope_words import catalogue_words
 from app.services import Services
 
 DESCRIPTION = """\
@@ -55,7 +58,11 @@ A request that fails validation gets 400 `invalid payload` (never 422).
 
 TAGS = [
     {"name": "accounts", "description": "Register, log in, log out, profile."},
-    {"name": "apps", "description": "OAuth2 clients of the logged-in user (first-party only)."},
+    {
+        "name": "apps",
+        "description": "The logged-in user's OAuth2 clients, and the apps they let in "
+        "(first-party only).",
+    },
     {
         "name": "oauth2",
         "description": "Authorize, token, revoke, introspect (RFC 6749, 7009, 7662).",
@@ -120,7 +127,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    modules = [auth, apps, oauth, health, discovery, instance_config, consent]
+    modules = [
+        auth,
+        apps,
+        authorized_apps,
+        oauth,
+        health,
+        discovery,
+        instance_config,
+        consent,
+        account_pages,
+        app_pages,
+    ]
     if settings.metrics_enabled:
         modules.append(metrics)
     if settings.docs_enabled:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.accounts.passwords import PasswordHasher
 from app.accounts.service import Accounts
 from app.accounts.user_tokens import UserTokenCodec
+from app.accounts.web_sessions import WebSessions
 from app.clients.metadata import RegistrationRules
 from app.config import Settings
 from app.db.engine import Database
@@ -27,6 +28,7 @@ class Services:
     client_rules: RegistrationRules
     oauth: OAuthServer
     rate_limits: AuthRateLimits
+    web_sessions: WebSessions
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Services:
@@ -48,4 +50,5 @@ class Services:
             client_rules=RegistrationRules.from_settings(settings, scopes),
             oauth=OAuthServer(storage, settings, scopes, rate_limits),
             rate_limits=rate_limits,
+            web_sessions=WebSessions(storage.web_sessions, settings),
         )

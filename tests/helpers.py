@@ -200,3 +200,31 @@ async def refresh_tokens(
     return await token_request(
         client, oauth_app, grant_type="refresh_token", refresh_token=refresh_token, **fields
     )
+
+
+# --- the server-rendered pages (a cookie session) -------------------------------------------
+
+PAGE_ORIGIN = {"Origin": "http://testserver"}
+
+
+def form_value(html: str, name: str) -> str:
+    """The value of the first `<input name=...>` of a page (e.g. its `csrf_token`)."""
+    import html as html_module
+    import re
+
+    match = re.search(rf'<input [^>]*name="{re.escape(name)}" value="([^"]*)"', html)
+    assert match, f"no input {name!r} on the page"
+    return html_module.unescape(match.group(1))
+
+
+async def page_login(
+    client: httpx.AsyncClient, username: str = "alice", next_url: str | None = None
+) -> httpx.Response:
+    """Log in on `/login` as a browser would (the client keeps the session cookie); the
+    303 answered."""
+    form = {"email": f"{username}@example.com", "password": PASSWORD}
+    if next_url is not None:
+        form["next"] = next_url
+    response = await client.post("/login", data=form, headers=PAGE_ORIGIN)
+    assert response.status_code == 303, response.text
+    return response

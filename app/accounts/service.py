@@ -98,8 +98,14 @@ class Accounts:
             raise AccountError(taken_message(taken))
 
     async def login(self, *, email: str, password: str) -> str:
-        """A new user JWT; the same answer, in about the same time, for an unknown e-mail,
-        an inactive account and a wrong password."""
+        """A new user JWT (`POST /api/auth/login`); refused as `authenticate` refuses."""
+        user_id = await self.authenticate(email=email, password=password)
+        return self._codec.encode(user_id, clock.utcnow())
+
+    async def authenticate(self, *, email: str, password: str) -> int:
+        """The id of the active user with these credentials (the API's login, and the pages'
+        which start a cookie session instead of minting a JWT); the same refusal, in about
+        the same time, for an unknown e-mail, an inactive account and a wrong password."""
         found = await self._users.credentials_by_email(email=email.strip().lower())
         stored_hash = found.password_hash if found is not None else None
         # An over-long password can match nothing (registration refuses them), but is still
@@ -108,7 +114,7 @@ class Accounts:
         ok = await self._hasher.verify(candidate, stored_hash) and candidate == password
         if not ok or found is None or not found.is_active:
             raise AccountError(INVALID_CREDENTIALS, 401)
-        return self._codec.encode(found.id, clock.utcnow())
+        return found.id
 
     async def logout(self, claims: UserClaims) -> None:
         """The token stops working at once: its `jti` is recorded until it would expire.

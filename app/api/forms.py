@@ -23,8 +23,11 @@ class FormError(Exception):
     """The body is not a form we accept; the message says why, for the endpoint's error."""
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The form's parameters, each at most once, empty ones dropped.
+async def read_form(
+    request: Request, *, max_value_length: int = MAX_VALUE_LENGTH
+) -> dict[str, str]:
+    """The form's parameters, each at most once, empty ones dropped; none longer than
+    `max_value_length` (a page's form may allow a longer field than the OAuth2 endpoints).
 
     urlencoded bodies are parsed with `parse_qsl` straight from the raw bytes (the fast path
     third-party clients take); multipart goes through Starlette, with no files allowed.
@@ -33,10 +36,10 @@ async def read_form(request: Request) -> dict[str, str]:
     if media_type == URLENCODED:
         pairs = _urlencoded_pairs(await request.body())
     elif media_type == MULTIPART:
-        pairs = await _multipart_pairs(request)
+        pairs = await _multipart_pairs(request, max_value_length)
     else:
         raise FormError(f"the body must be {URLENCODED} or {MULTIPART}")
-    return single_valued(pairs)
+    return single_valued(pairs, max_value_length=max_value_length)
 
 
 def _urlencoded_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -54,10 +57,10 @@ def _urlencoded_pairs(body: bytes) -> list[tuple[str, str]]:
         raise FormError(f"more than {MAX_FIELDS} parameters") from None
 
 
-async def _multipart_pairs(request: Request) -> list[tuple[str, str]]:
+async def _multipart_pairs(request: Request, max_value_length: int) -> list[tuple[str, str]]:
     try:
         form = await request.form(
-            max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_VALUE_LENGTH
+            max_files=0, max_fields=MAX_FIELDS, max_part_size=max_value_length
         )
     except HTTPException as exc:
         raise FormError(f"malformed multipart body: {exc.detail}") from None
@@ -69,7 +72,9 @@ async def _multipart_pairs(request: Request) -> list[tuple[str, str]]:
     return pairs
 
 
-def single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def single_valued(
+    pairs: list[tuple[str, str]], *, max_value_length: int = MAX_VALUE_LENGTH
+) -> dict[str, str]:
     """Parameters sent at most once each, none too long, empty ones dropped (RFC 6749 §3.1);
     FormError otherwise. Also the rule for the consent page's query."""
     seen: set[str] = set()
@@ -78,8 +83,8 @@ def single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
         if key in seen:
             raise FormError(f'"{key}" is sent more than once')
         seen.add(key)
-        if len(value) > MAX_VALUE_LENGTH or len(key) > MAX_VALUE_LENGTH:
-            raise FormError(f'"{key[:64]}" is longer than {MAX_VALUE_LENGTH} characters')
+        if len(value) > max_value_length or len(key) > MAX_VALUE_LENGTH:
+            raise FormError(f'"{key[:64]}" is longer than {max_value_length} characters')
         if value:
             params[key] = value
     return params

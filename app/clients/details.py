@@ -24,3 +24,12 @@ class ListedClient(ClientDetails):
     """One of a page of apps, with the number of the user's apps on every page."""
 
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPresentation:
+    """What the consent page says of an app besides its name: who registered it, and its
+    description."""
+
+    owner: str
+    description: str | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import JSONDocument, UTCDateTime
@@ -118,3 +118,45 @@ class Token(Base):
     refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Consent(Base):
+    """What a user approved for an app on the consent page, remembered so that a later
+    request for no more than this skips the page (OpenID Connect Core §3.1.2.4's remembered
+    consent). `scope` is canonical; `created_at` is the first approval, `updated_at` the
+    last one that added a scope."""
+
+    __tablename__ = "oauth2_consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # The unique pair serves the lookups by user (its first column); the index on client_id
+    # serves the cascade when an app is deleted.
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_id", name="uq_oauth2_consents_user_id_client_id"),
+        NEVER_REUSE_IDS,
+    )
+
+
+class WebSession(Base):
+    """A browser's session on the server-rendered pages: the cookie holds a random secret,
+    this row only its SHA-256 (`secret_hash`), so a copy of the table opens no session.
+    Deleting the row ends the session for every worker at once (log out). It ends by itself
+    `WEB_SESSION_IDLE_TIMEOUT` seconds after `last_seen_at`, and at `expires_at` whatever."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

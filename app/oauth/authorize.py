@@ -4,8 +4,13 @@ browser to, carrying a fresh authorization code.
 
 Every refusal here is raised, never redirected: a redirect URI is only trusted once it is known
 to belong to the client (§4.1.2.1, RFC 9700 §4.1), and the caller is the first-party client,
-which shows the error to the user. The consent page runs the same checks (`review`) before it
-shows the request to the user, and renders their refusals itself.
+which shows the error to the user. The consent page runs the same checks before it shows the
+request to the user (`interact`), and renders their refusals itself.
+
+The consent page remembers what the user approved there (`ConsentStore`): a later request
+for no more than that is approved without asking, and OpenID Connect's `prompt` says when to
+ask anyway (`consent`) or never to ask (`none`). The JSON endpoint (`authorize`) stays as
+FitTrackee's: each call is an explicit approval, and it remembers nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from app.oauth import pkce
 from app.oauth.clients import plausible_client_id
 from app.oauth.errors import (
     AccessDenied,
+    ConsentRequired,
     InvalidRequest,
     InvalidScope,
+    LoginRequired,
+    OAuthError,
     UnsupportedResponseType,
 )
-from app.oauth.ports import ClientStore, CodeStore
+from app.oauth.ports import ClientStore, CodeStore, ConsentStore
 from app.oauth.scopes import ScopeCatalogue, parse_scope
 from app.oauth.secrets import CODE_LENGTH, hash_secret, random_alphanumeric
 
@@ -34,6 +42,11 @@ INVALID_CLIENT_ID = 'Invalid "client_id" in request.'
 INVALID_REDIRECT_URI = 'Invalid "redirect_uri" in request.'
 MISSING_REDIRECT_URI = 'Missing "redirect_uri" in request.'
 UNSUPPORTED_RESPONSE_TYPE = 'Unsupported "response_type"'
+INVALID_PROMPT = '"prompt=none" cannot be combined with another value.'
+# OpenID Connect Core §3.1.2.1's values this server acts on; `login` and `select_account`
+# ask, as `consent` does (the page says who is logged in, with a way to switch).
+PROMPT_NONE = "none"
+PROMPTS_THAT_ASK = frozenset({"consent", "login", "select_account"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +61,7 @@ class AuthorizationRequest:
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    prompt: str | None = None  # the consent page's only (OpenID Connect Core §3.1.2.1)
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], *, confirm: bool) -> AuthorizationRequest:
@@ -61,6 +75,7 @@ class AuthorizationRequest:
             state=params.get("state"),
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"),
+            prompt=params.get("prompt"),
         )
 
 
@@ -80,9 +95,34 @@ class ReviewedRequest:
     def denial_url(self) -> str:
         """RFC 6749 §4.1.2.1: the user said no; `access_denied`, the state and the issuer
         (RFC 9207 §2) go back to the validated redirect URI (and only there)."""
-        return with_query(
-            self.redirect_uri, error=AccessDenied.error, state=self.state, iss=self.issuer
-        )
+        return self.error_url(AccessDenied())
+
+    def error_url(self, error: OAuthError) -> str:
+        """RFC 6749 §4.1.2.1: `error`'s code, the state and the issuer, to the validated
+        redirect URI."""
+        return with_query(self.redirect_uri, error=error.error, state=self.state, iss=self.issuer)
+
+
+@dataclass(frozen=True, slots=True)
+class AskConsent:
+    """The consent page must ask the user about `reviewed`. `remembered`: the scopes they
+    approved for this app before (none when no one is logged in); the page marks the others
+    as new."""
+
+    reviewed: ReviewedRequest
+    remembered: frozenset[str]
+
+    @property
+    def new_scopes(self) -> frozenset[str]:
+        return frozenset(self.reviewed.scope.split()) - self.remembered
+
+
+@dataclass(frozen=True, slots=True)
+class SendBack:
+    """The browser goes back to the app at once, to `url`: a code the remembered consent
+    approved, or `prompt=none`'s error."""
+
+    url: str
 
 
 class AuthorizationEndpoint:
@@ -90,11 +130,13 @@ class AuthorizationEndpoint:
         self,
         clients: ClientStore,
         codes: CodeStore,
+        consents: ConsentStore,
         settings: Settings,
         scopes: ScopeCatalogue,
     ) -> None:
         self._clients = clients
         self._codes = codes
+        self._consents = consents
         self._settings = settings
         self._scopes = scopes
         self._private_schemes = private_use_schemes(settings.extra_redirect_schemes)
@@ -102,16 +144,56 @@ class AuthorizationEndpoint:
     async def review(
         self, request: AuthorizationRequest, *, issuer: str | None = None
     ) -> ReviewedRequest:
-        """Every check `authorize` makes before asking for consent, for the consent page to
-        run before it shows anything (RFC 6749 §4.1.2.1: a bad client or redirect URI must be
-        shown to the user, never redirected to). One SELECT of the client."""
+        """Every check `authorize` makes before asking for consent, deciding nothing: for the
+        consent page's denial, and to learn where a request would send the browser (RFC 6749
+        §4.1.2.1: a bad client or redirect URI is raised, to be shown to the user, never
+        redirected to). One SELECT of the client."""
         self._checked_parameters(request)
         return await _reviewed(
             self._clients, request, self._scopes, self._private_schemes, self._issuer(issuer)
         )
 
+    async def interact(
+        self, user_id: int | None, request: AuthorizationRequest, *, issuer: str | None = None
+    ) -> AskConsent | SendBack:
+        """What the consent page does with a request before the user says anything; `user_id`
+        is who is logged in there, if anyone.
+
+        Every check of `review` first: a refusal is raised (the page shows it). Then
+        `prompt` (OpenID Connect Core §3.1.2.1): absent, a request for no more than the
+        user approved before is approved at once (a code, with the checks and costs of
+        `authorize`); `consent` (or `login`, `select_account`) always asks; `none` never
+        asks: it answers `login_required` or `consent_required` to the redirect URI.
+        Costs one SELECT of the client, one of the consent when someone is logged in, and
+        the code's INSERT when one is issued.
+        """
+        challenge = self._checked_parameters(request)
+        prompts = set(request.prompt.split()) if request.prompt else set()
+        if PROMPT_NONE in prompts and len(prompts) > 1:
+            raise InvalidRequest(INVALID_PROMPT)
+        reviewed = await _reviewed(
+            self._clients, request, self._scopes, self._private_schemes, self._issuer(issuer)
+        )
+        if user_id is None:
+            if PROMPT_NONE in prompts:
+                return SendBack(reviewed.error_url(LoginRequired()))
+            return AskConsent(reviewed, frozenset())
+        granted = await self._consents.granted_scope(user_id=user_id, client_pk=reviewed.client_pk)
+        remembered = frozenset(granted.split()) if granted else frozenset()
+        ask = AskConsent(reviewed, remembered)
+        if not ask.new_scopes and not prompts & PROMPTS_THAT_ASK:
+            return SendBack(await self._issue(user_id, request, reviewed, challenge))
+        if PROMPT_NONE in prompts:
+            return SendBack(reviewed.error_url(ConsentRequired()))
+        return ask
+
     async def authorize(
-        self, user_id: int, request: AuthorizationRequest, *, issuer: str | None = None
+        self,
+        user_id: int,
+        request: AuthorizationRequest,
+        *,
+        issuer: str | None = None,
+        remember: bool = False,
     ) -> str:
         """Issue a code for `user_id`'s approval; the redirect URL that carries it, with the
         state and `iss` (RFC 9207 §2: the client checks it against the issuer it expects, so
@@ -119,7 +201,9 @@ class AuthorizationEndpoint:
 
         Checks, cheapest first: response type, PKCE parameters, then the client, its redirect
         URI and the scope, and last the user's consent. Costs one SELECT of the client and one
-        INSERT of the code (stored hashed, living `code_lifetime` seconds).
+        INSERT of the code (stored hashed, living `code_lifetime` seconds). With `remember`
+        (the consent page's approval) the scope is then added to what the user approved for
+        the app before, so that a later request for no more is approved without asking.
         """
         challenge = self._checked_parameters(request)
         reviewed = await _reviewed(
@@ -127,6 +211,24 @@ class AuthorizationEndpoint:
         )
         if not request.confirm:
             raise AccessDenied()
+        url = await self._issue(user_id, request, reviewed, challenge)
+        if remember:
+            await self._consents.remember(
+                user_id=user_id,
+                client_pk=reviewed.client_pk,
+                scope=reviewed.scope,
+                now=clock.utcnow(),
+            )
+        return url
+
+    async def _issue(
+        self,
+        user_id: int,
+        request: AuthorizationRequest,
+        reviewed: ReviewedRequest,
+        challenge: tuple[str, str] | None,
+    ) -> str:
+        """Store a new code (hashed) for the reviewed request; the redirect URL carrying it."""
         code = random_alphanumeric(CODE_LENGTH)
         now = clock.utcnow()
         created = await self._codes.create(

@@ -1,4 +1,5 @@
-"""One class per RFC 6749 / 6750 / 7009 error code, each knowing its status and headers.
+"""One class per RFC 6749 / 6750 / 7009 error code (and the two of OpenID Connect's `prompt`),
+each knowing its status and headers.
 
 Routers turn any `OAuthError` into `{"error": ..., "error_description": ...}` (RFC 6749 §5.2)
 with these headers; nothing else decides an OAuth2 error's wire form.
@@ -80,6 +81,20 @@ class InvalidScope(OAuthError):
 class AccessDenied(OAuthError):
     error = "access_denied"
     default_description = "The resource owner or authorization server denied the request"
+
+
+class LoginRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: `prompt=none`, and no user is logged in. Only ever sent
+    to a validated redirect URI, never as a response body."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: `prompt=none`, and the user has not approved (all of)
+    the request before. Only ever sent to a validated redirect URI."""
+
+    error = "consent_required"
 
 
 class UnsupportedTokenType(OAuthError):

@@ -23,6 +23,7 @@ from app.oauth.ports import (
     NewPair,
     SpentCode,
 )
+from app.oauth.scopes import scope_union
 
 
 @dataclass
@@ -62,6 +63,13 @@ class StoredPair:
 
 
 @dataclass
+class StoredConsent:
+    scope: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
 class Tables:
     """The rows, by primary key; ids count up from 1 as the databases' do."""
 
@@ -69,6 +77,7 @@ class Tables:
     clients: dict[int, ClientRecord] = field(default_factory=dict)
     codes: dict[int, StoredCode] = field(default_factory=dict)
     pairs: dict[int, StoredPair] = field(default_factory=dict)
+    consents: dict[tuple[int, int], StoredConsent] = field(default_factory=dict)  # (user, client)
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -277,6 +286,28 @@ class MemoryTokens:
         )
 
 
+class MemoryConsents:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def granted_scope(self, *, user_id: int, client_pk: int) -> str | None:
+        found = self._tables.consents.get((user_id, client_pk))
+        return found.scope if found is not None else None
+
+    async def remember(
+        self, *, user_id: int, client_pk: int, scope: str, now: datetime
+    ) -> str | None:
+        if client_pk not in self._tables.clients:
+            return None
+        found = self._tables.consents.get((user_id, client_pk))
+        merged = scope_union(found.scope if found else None, scope)
+        if found is None:
+            self._tables.consents[(user_id, client_pk)] = StoredConsent(merged, now, now)
+        elif merged != found.scope:
+            found.scope, found.updated_at = merged, now
+        return merged
+
+
 def _revoke(
     pairs: Iterable[StoredPair], now: datetime, chosen: Callable[[StoredPair], bool]
 ) -> int:
@@ -297,6 +328,7 @@ class MemoryStore:
         self.clients = MemoryClients(self.tables)
         self.codes = MemoryCodes(self.tables)
         self.tokens = MemoryTokens(self.tables)
+        self.consents = MemoryConsents(self.tables)
 
     def add_user(self, username: str, *, now: datetime) -> UserProfile:
         pk = self.tables.next_id()
@@ -339,12 +371,14 @@ class MemoryStore:
         return client
 
     def delete_client(self, pk: int) -> None:
-        """As ON DELETE CASCADE: the client's codes and pairs go with it."""
+        """As ON DELETE CASCADE: the client's codes, pairs and consents go with it."""
         self.tables.clients.pop(pk, None)
         for code_pk in [k for k, code in self.tables.codes.items() if code.client_pk == pk]:
             del self.tables.codes[code_pk]
         for pair_pk in [k for k, pair in self.tables.pairs.items() if pair.client_pk == pk]:
             del self.tables.pairs[pair_pk]
+        for key in [key for key in self.tables.consents if key[1] == pk]:
+            del self.tables.consents[key]
 
     def deactivate_user(self, pk: int) -> None:
         self.tables.users[pk] = replace(self.tables.users[pk], is_active=False)

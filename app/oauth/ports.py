@@ -181,6 +181,25 @@ class TokenStore(Protocol):
         ...
 
 
+class ConsentStore(Protocol):
+    """What a user approved for a client on the consent page, remembered: OpenID Connect
+    Core §3.1.2.4 lets consent be established by other means than asking, such as an
+    earlier approval."""
+
+    async def granted_scope(self, *, user_id: int, client_pk: int) -> str | None:
+        """The scope remembered for (user, client), or None."""
+        ...
+
+    async def remember(
+        self, *, user_id: int, client_pk: int, scope: str, now: datetime
+    ) -> str | None:
+        """Add `scope` to what is remembered for (user, client): their `scope_union`, with
+        the first approval's time kept. The scope now remembered; None (nothing stored) when
+        the client no longer exists. Concurrent calls lose nothing: every one's scopes end
+        up remembered."""
+        ...
+
+
 class OAuthStore(Protocol):
     """Everything the engine stores, by aggregate."""
 
@@ -192,3 +211,6 @@ class OAuthStore(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def consents(self) -> ConsentStore: ...

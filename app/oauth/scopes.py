@@ -93,3 +93,14 @@ def narrowed_scope(granted: str, requested: Iterable[str]) -> str:
     refresh may ask for less than the token had (RFC 6749 §6)."""
     wanted = set(requested)
     return " ".join(scope for scope in granted.split() if scope in wanted)
+
+
+_CANONICAL_RANK = {scope: rank for rank, (scope, _) in enumerate(FITTRACKEE_SCOPES)}
+
+
+def scope_union(*scopes: str | None) -> str:
+    """Every scope of the given scope strings, once each, in canonical order: the order of
+    `FITTRACKEE_SCOPES`, of which each instance's catalogue is a part (a scope none knows
+    goes last, alphabetically). How a remembered consent grows, whatever the catalogue."""
+    found = {item for value in scopes for item in parse_scope(value)}
+    return " ".join(sorted(found, key=lambda item: (_CANONICAL_RANK.get(item, 1 << 16), item)))

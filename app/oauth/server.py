@@ -28,7 +28,9 @@ class OAuthServer:
     ) -> None:
         self.store = store
         self.client_auth = ClientAuthenticator(store.clients, guard)
-        self.authorization = AuthorizationEndpoint(store.clients, store.codes, settings, scopes)
+        self.authorization = AuthorizationEndpoint(
+            store.clients, store.codes, store.consents, settings, scopes
+        )
         self.token = TokenEndpoint(
             self.client_auth,
             AuthorizationCodeGrant(store.tokens, settings),

@@ -78,7 +78,8 @@ def record_tokens_issued(grant_type: str, count: int = 1) -> None:
 def record_tokens_revoked(reason: str, count: int = 1) -> None:
     """Call with how many pairs one action revoked, and why: `revocation_endpoint` (RFC 7009),
     `rotation` (RFC 6749 §6), `refresh_reuse` (RFC 9700 §4.14.2), `code_replay`
-    (RFC 6749 §4.1.2), `client_revoke` (the app's revoke endpoint)."""
+    (RFC 6749 §4.1.2), `client_revoke` (the app's revoke endpoint), `user_revoke` (a user
+    taking an app's access back)."""
     if count:
         TOKENS_REVOKED.labels(reason).inc(count)
 

@@ -1,26 +1,22 @@
-"""The consent page in a real browser (issue 6 §3): headless Chromium (Debian's package,
+"""The consent page in a real browser (issues 6 and 12): headless Chromium (Debian's package,
 driven by Playwright) against a real uvicorn process, with a third-party client library
 (Authlib) on the app's side and a local HTTP server as the app's redirect URI.
 
-Approve: the library builds the authorization URL (PKCE S256, state), the browser logs in on
-the page, approves, lands on the callback with a code; the library exchanges it and calls the
-API. Deny: the callback gets `error=access_denied`, the state (RFC 6749 §4.1.2.1) and the
-issuer (RFC 9207).
+The user logs in on the page itself (a cookie session: nothing a page script can read),
+approves, and the app exchanges the code; the app is then listed as connected, and removing
+its access cuts its tokens off. A second request for the same scopes skips the page, a wider
+one asks again and marks what is new. Denial, a wrong password, an unregistered redirect URI
+and an answer without its CSRF token are shown, never sent to the app. Chromium applies CSP
+`form-action` to the redirects that follow a form's POST: each flow ends at the app's
+callback, so the pages' policies allow exactly that.
 
 Skipped, with the reason, where Playwright or /usr/bin/chromium is missing; `.ci/run` installs
-Chromium and the dev extras install Playwright, so CI runs it. No `playwright install`: the
-browser is Debian's.
+Chromium and the dev extras install Playwright, so CI runs it.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -28,88 +24,40 @@ import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from tests.helpers import PASSWORD, bearer
-from tests.live_server import free_port, live_server
+from tests.api.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    SKIP_WITHOUT_A_BROWSER,
+    TIMEOUT_MS,
+    Account,
+    Callback,
+    ThirdPartyApp,
+    callback_server,
+    expect,
+    fits_the_width,
+    log_in_here,
+    new_account,
+    new_page,
+    new_third_party_app,
+    nothing_readable_by_scripts,
+)
+from tests.helpers import bearer
+from tests.live_server import live_server
 
 try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
+    from playwright.async_api import Browser, Page, async_playwright
 except ImportError:  # pragma: no cover - depends on the environment
     async_playwright = None
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-
-pytestmark = [
-    pytest.mark.skipif(
-        async_playwright is None,
-        reason="the playwright package is not installed (pip install -e '.[dev]')",
-    ),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it)",
-    ),
-]
-
-
-# --- the app's side: a callback server and a user with an app -----------------------------
-
-
-@dataclass
-class Callback:
-    """A local HTTP server standing for the third-party app's redirect URI."""
-
-    url: str
-    hits: list[dict[str, Any]] = field(default_factory=list)
-
-    def last(self) -> dict[str, Any]:
-        assert self.hits, "the browser never reached the callback"
-        return self.hits[-1]
+pytestmark = SKIP_WITHOUT_A_BROWSER
+SCOPE = "profile:read workouts:read"
 
 
 @pytest.fixture(scope="module")
 def callback() -> Iterator[Callback]:
-    port = free_port()
-    received = Callback(url=f"http://127.0.0.1:{port}/callback")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            if parts.path == "/callback":
-                received.hits.append(
-                    {"query": parse_qs(parts.query), "referer": self.headers.get("Referer")}
-                )
-                body = b"<!doctype html><title>Callback</title><p>Back in the app.</p>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-            else:
-                body = b"not found"
-                self.send_response(404)
-                self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with callback_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -130,160 +78,219 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@dataclass
-class Account:
-    username: str
-    email: str
-    client_id: str
-    client_secret: str
+@pytest.fixture
+async def user(server: str) -> Account:
+    return await new_account(server)
 
 
 @pytest.fixture
-async def account(server: str, callback: Callback) -> Account:
-    """A fresh user with one app whose redirect URI is the callback server."""
-    username = f"web_{secrets.token_hex(4)}"
-    email = f"{username}@example.com"
-    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
-        registered = await http.post(
-            "/api/auth/register",
-            json={
-                "username": username,
-                "email": email,
-                "password": PASSWORD,
-                "accepted_policy": True,
-            },
-        )
-        assert registered.status_code == 200, registered.text
-        login = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        token = login.json()["auth_token"]
-        created = await http.post(
-            "/api/oauth/apps",
-            json={
-                "client_name": "Trail <Sync>",
-                "client_uri": "http://127.0.0.1:8999/about",
-                "redirect_uris": [callback.url],
-                "scope": "profile:read workouts:read",
-            },
-            headers=bearer(token),
-        )
-        assert created.status_code == 201, created.text
-    client = created.json()["data"]["client"]
-    return Account(username, email, client["client_id"], client["client_secret"])
+async def third_party(server: str, callback: Callback) -> ThirdPartyApp:
+    return await new_third_party_app(server, callback)
 
 
-def oauth_client(account: Account, callback: Callback) -> AsyncOAuth2Client:
+def oauth_client(app: ThirdPartyApp, callback: Callback, scope: str = SCOPE) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
-        client_id=account.client_id,
-        client_secret=account.client_secret,
-        scope="profile:read workouts:read",
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        scope=scope,
         redirect_uri=callback.url,
         code_challenge_method="S256",
         timeout=30,
     )
 
 
-async def new_page(browser: Browser) -> tuple[Page, list[str]]:
-    """A page in a fresh context (its own sessionStorage), and the page errors and CSP
-    violations it reports."""
-    context = await browser.new_context()
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console: {msg.text}")
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    return page, problems
+def at_callback(callback: Callback):
+    return lambda current: current.startswith(callback.url + "?")
 
 
-async def log_in(page: Page, account: Account) -> None:
-    await expect(page.locator("#login")).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(page.locator("#consent")).to_be_hidden(timeout=TIMEOUT_MS)
-    await page.fill("#email", account.email)
-    await page.fill("#password", PASSWORD)
-    await page.click("#log-in")
-    await expect(page.locator("#consent")).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(page.locator("#username")).to_have_text(account.username, timeout=TIMEOUT_MS)
+async def authorize_in_the_browser(
+    page: Page,
+    server: str,
+    callback: Callback,
+    app: ThirdPartyApp,
+    *,
+    user: Account | None = None,
+    scope: str = SCOPE,
+) -> tuple[str, str, str]:
+    """The app sends the browser to the consent page; the user logs in there when `user` is
+    given, and approves. (code, state, verifier) at the callback."""
+    async with oauth_client(app, callback, scope) as oauth:
+        verifier = generate_token(64)
+        url, state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=verifier
+        )
+    await page.goto(url)
+    if user is not None:
+        await log_in_here(page, user)
+    await expect(page.locator("#consent")).to_be_visible()
+    await page.click("#approve")
+    await page.wait_for_url(at_callback(callback))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["state"] == [state]
+    return query["code"][0], state, verifier
+
+
+async def exchange(
+    server: str, callback: Callback, app: ThirdPartyApp, page: Page, verifier: str
+) -> dict:
+    async with oauth_client(app, callback) as oauth:
+        return await oauth.fetch_token(
+            f"{server}/api/oauth/token", authorization_response=page.url, code_verifier=verifier
+        )
 
 
 # --- the tests -----------------------------------------------------------------------------
 
 
-async def test_log_in_approve_and_exchange_the_code(
-    server: str, browser: Browser, callback: Callback, account: Account
+async def test_log_in_on_the_page_approve_and_exchange_the_code(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
 ) -> None:
     page, problems = await new_page(browser)
-    async with oauth_client(account, callback) as oauth:
+    async with oauth_client(third_party, callback) as oauth:
         verifier = generate_token(64)
         url, state = oauth.create_authorization_url(
             f"{server}/profile/apps/authorize", code_verifier=verifier
         )
-
         await page.goto(url)
+        # Before logging in: what the app asks for, who registered it, where it goes next.
         await expect(page.locator("#app-name")).to_have_text("Trail <Sync>")
-        await log_in(page, account)
+        await expect(page.locator("#app-owner")).to_have_text(third_party.owner.username)
+        await expect(page.locator("#app-description")).to_contain_text("Syncs your trails")
         scopes = page.locator("#scopes li")
         await expect(scopes).to_have_count(2)
         await expect(scopes.nth(0)).to_contain_text("Read your profile")
         await expect(scopes.nth(1)).to_contain_text("Read your workouts")
-        # The user's auth token is kept in this tab's sessionStorage, not in a cookie or URL.
-        stored = await page.evaluate("Object.values(window.sessionStorage)")
-        assert len(stored) == 1 and stored[0].count(".") == 2  # a JWT
-        assert await page.context.cookies() == []
-        assert stored[0] not in page.url
+        await expect(page.locator("#redirect-target")).to_have_text(callback.url)
+        await expect(page.locator("#register-link")).to_be_visible()
+        await expect(page.locator("#consent")).to_have_count(0)
 
-        await page.click("#approve")
-        await page.wait_for_url(lambda current: current.startswith(callback.url + "?"))
+        await log_in_here(page, user)
+        await expect(page.locator("#consent")).to_be_visible()
+        await expect(page.locator("#username")).to_have_text(user.username)
+        # The session is a cookie no script can read, and nothing is kept in storage.
+        assert await nothing_readable_by_scripts(page) == {"cookie": "", "session": 0, "local": 0}
+        [cookie] = await page.context.cookies()
+        assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+            "fittrackee_session",
+            True,
+            "Lax",
+        )
+        assert cookie["value"] not in page.url
 
+        await page.click("#approve")  # a form POST, then a 303 to the app (CSP form-action)
+        await page.wait_for_url(at_callback(callback))
         hit = callback.last()
         assert hit["query"]["state"] == [state]
         assert len(hit["query"]["code"][0]) == 48
-        assert hit["referer"] is None  # Referrer-Policy: no-referrer
-        assert stored[0] not in page.url
+        assert hit["referer"] is None  # the consent page's URL never reaches the app
 
-        # The library exchanges the code (and checks the state) and calls the API.
         token = await oauth.fetch_token(
             f"{server}/api/oauth/token", authorization_response=page.url, code_verifier=verifier
         )
         assert token["token_type"] == "Bearer"
-        assert token["scope"] == "profile:read workouts:read"
+        assert token["scope"] == SCOPE
         profile = await oauth.get(f"{server}/api/auth/profile")
         assert profile.status_code == 200, profile.text
-        assert profile.json()["data"]["username"] == account.username
-
-        # Back on the page in the same tab, the stored token spares a second log-in.
-        again, again_state = oauth.create_authorization_url(
-            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
-        )
-        await page.goto(again)
-        await expect(page.locator("#consent")).to_be_visible(timeout=TIMEOUT_MS)
-        await expect(page.locator("#login")).to_be_hidden()
-        await page.click("#approve")
-        await page.wait_for_url(lambda current: current.startswith(callback.url + "?"))
-        assert callback.last()["query"]["state"] == [again_state]
+        assert profile.json()["data"]["username"] == user.username
 
     assert problems == []
     await page.context.close()
 
 
-async def test_deny_sends_access_denied_and_the_state_to_the_callback(
-    server: str, browser: Browser, callback: Callback, account: Account
+async def test_a_connected_app_is_listed_and_removing_it_cuts_it_off(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
 ) -> None:
     page, problems = await new_page(browser)
-    async with oauth_client(account, callback) as oauth:
+    _, _, verifier = await authorize_in_the_browser(page, server, callback, third_party, user=user)
+    tokens = await exchange(server, callback, third_party, page, verifier)
+
+    await page.goto(f"{server}/profile/apps/connected")
+    entry = page.locator(f'#connected li[data-client-id="{third_party.client_id}"]')
+    await expect(entry).to_contain_text("Trail <Sync>")
+    await expect(entry).to_contain_text("Read your workouts")
+    await expect(entry.locator("dd").nth(2)).to_have_text("1")  # one session
+    await entry.locator("a.remove").click()
+    await expect(page.locator("#question")).to_contain_text("Trail <Sync>")
+    await page.click("#confirm")
+    await expect(page.locator("#notice")).to_contain_text("access was removed")
+    await expect(page.locator("#connected")).not_to_contain_text("Trail")
+
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        profile = await http.get("/api/auth/profile", headers=bearer(tokens["access_token"]))
+        assert profile.status_code == 401
+        refreshed = await http.post(
+            "/api/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": third_party.client_id,
+                "client_secret": third_party.client_secret,
+            },
+        )
+        assert refreshed.status_code == 400
+        assert refreshed.json()["error"] == "invalid_grant"
+    assert problems == []
+    await page.context.close()
+
+
+async def test_the_same_scopes_again_skip_the_page_and_wider_ones_ask_again(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
+) -> None:
+    page, problems = await new_page(browser)
+    await authorize_in_the_browser(
+        page, server, callback, third_party, user=user, scope="profile:read"
+    )
+    hits = len(callback.hits)
+
+    # Same scope: straight back to the app with a code, no page.
+    async with oauth_client(third_party, callback, "profile:read") as oauth:
         url, state = oauth.create_authorization_url(
             f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
         )
     await page.goto(url)
-    await log_in(page, account)
+    await page.wait_for_url(at_callback(callback))
+    assert callback.last()["query"]["state"] == [state] and len(callback.hits) == hits + 1
 
+    # In a new browser, the login on the consent page leads straight back to the app too:
+    # the login form's policy allows the redirect that ends its chain.
+    other, other_problems = await new_page(browser)
+    await other.goto(url)
+    await log_in_here(other, user)
+    await other.wait_for_url(at_callback(callback))
+    assert "code" in callback.last()["query"]
+
+    # A wider request asks again, and marks what is new.
+    async with oauth_client(third_party, callback, SCOPE) as oauth:
+        wider, wider_state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
+        )
+    await page.goto(wider)
+    await expect(page.locator("#consent")).to_be_visible()
+    await expect(page.locator("#scopes li .new")).to_have_count(1)
+    await expect(page.locator("#scopes li", has=page.locator(".new"))).to_contain_text(
+        "Read your workouts"
+    )
+    await page.click("#approve")
+    await page.wait_for_url(at_callback(callback))
+    assert callback.last()["query"]["state"] == [wider_state]
+
+    assert problems == [] and other_problems == []
+    await page.context.close()
+    await other.context.close()
+
+
+async def test_deny_sends_access_denied_and_the_state_to_the_callback(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
+) -> None:
+    page, problems = await new_page(browser)
+    async with oauth_client(third_party, callback) as oauth:
+        url, state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
+        )
+    await page.goto(url)
+    await log_in_here(page, user)
     await page.click("#deny")
-    await page.wait_for_url(lambda current: current.startswith(callback.url + "?"))
+    await page.wait_for_url(at_callback(callback))
 
     assert callback.last()["query"] == {
         "error": ["access_denied"],
@@ -295,41 +302,112 @@ async def test_deny_sends_access_denied_and_the_state_to_the_callback(
     await page.context.close()
 
 
-async def test_a_wrong_password_is_shown_and_nothing_is_sent_to_the_app(
-    server: str, browser: Browser, callback: Callback, account: Account
+async def test_cancel_before_logging_in_is_a_denial(
+    server: str, browser: Browser, callback: Callback, third_party: ThirdPartyApp
+) -> None:
+    page, problems = await new_page(browser)
+    async with oauth_client(third_party, callback) as oauth:
+        url, state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
+        )
+    await page.goto(url)
+    await page.click("#deny-link")
+    await page.wait_for_url(at_callback(callback))
+    assert callback.last()["query"]["error"] == ["access_denied"]
+    assert callback.last()["query"]["state"] == [state]
+    assert problems == []
+    await page.context.close()
+
+
+async def test_a_wrong_password_is_shown_and_the_right_one_comes_back_here(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
 ) -> None:
     page, problems = await new_page(browser)
     hits_before = len(callback.hits)
-    async with oauth_client(account, callback) as oauth:
+    async with oauth_client(third_party, callback) as oauth:
+        url, state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
+        )
+    await page.goto(url)
+    await page.fill("#email", user.email)
+    await page.fill("#password", "not the password")
+    await page.click("#log-in")
+
+    await expect(page.locator("#form-message")).to_have_text("invalid credentials")
+    await expect(page.locator("#email")).to_have_value(user.email)
+    assert len(callback.hits) == hits_before
+    await log_in_here(page, user)
+    await expect(page.locator("#consent")).to_be_visible()  # back on the consent page
+    await page.click("#approve")
+    await page.wait_for_url(at_callback(callback))
+    assert callback.last()["query"]["state"] == [state]
+    assert problems == []
+    await page.context.close()
+
+
+async def test_an_answer_without_its_csrf_token_is_refused(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
+) -> None:
+    page, problems = await new_page(browser)
+    hits_before = len(callback.hits)
+    async with oauth_client(third_party, callback) as oauth:
         url, _ = oauth.create_authorization_url(
             f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
         )
     await page.goto(url)
-    await expect(page.locator("#login")).to_be_visible(timeout=TIMEOUT_MS)
-    await page.fill("#email", account.email)
-    await page.fill("#password", "not the password")
-    await page.click("#log-in")
-
-    await expect(page.locator("#message")).to_have_text("invalid credentials")
-    await expect(page.locator("#consent")).to_be_hidden()
-    assert page.url == url
+    await log_in_here(page, user)
+    await expect(page.locator("#consent")).to_be_visible()
+    # What a forged form lacks: the session's token (the test removes it from the page).
+    await page.locator('#decision input[name="csrf_token"]').evaluate("input => input.remove()")
+    async with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        await page.click("#approve")
+    assert (await posted.value).status == 403
+    await expect(page.locator("h1")).to_have_text("This form cannot be accepted")
     assert len(callback.hits) == hits_before
     assert problems == []
     await page.context.close()
 
 
 async def test_an_unregistered_redirect_uri_is_shown_in_the_browser(
-    server: str, browser: Browser, callback: Callback, account: Account
+    server: str, browser: Browser, callback: Callback, third_party: ThirdPartyApp
 ) -> None:
     page, problems = await new_page(browser)
     hits_before = len(callback.hits)
     response = await page.goto(
-        f"{server}/profile/apps/authorize?client_id={account.client_id}&response_type=code"
+        f"{server}/profile/apps/authorize?client_id={third_party.client_id}&response_type=code"
         f"&state=s&redirect_uri={callback.url}/elsewhere"
     )
     assert response is not None and response.status == 400
     await expect(page.locator("#error-message")).to_have_text('Invalid "redirect_uri" in request.')
     assert page.url.startswith(server)
     assert len(callback.hits) == hits_before
+    assert problems == []
+    await page.context.close()
+
+
+async def test_the_page_works_with_the_keyboard_on_a_phone(
+    server: str, browser: Browser, callback: Callback, user: Account, third_party: ThirdPartyApp
+) -> None:
+    page, problems = await new_page(browser, PHONE)
+    async with oauth_client(third_party, callback) as oauth:
+        url, state = oauth.create_authorization_url(
+            f"{server}/profile/apps/authorize", code_verifier=generate_token(64)
+        )
+    await page.goto(url)
+    assert await fits_the_width(page)
+    for _ in range(20):  # Tab until the e-mail field has the focus
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement.id") == "email":
+            break
+    await page.keyboard.type(user.email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("CapPassw0rd!")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#consent")).to_be_visible(timeout=TIMEOUT_MS)
+    assert await fits_the_width(page)
+    await page.focus("#approve")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(at_callback(callback))
+    assert callback.last()["query"]["state"] == [state]
     assert problems == []
     await page.context.close()

@@ -15,8 +15,11 @@ from starlette.responses import JSONResponse, Response
 
 from app.api.exact_dispatch import ExactDispatch, takes_only_the_request
 from app.api.routes import (
+    account_pages,
+    app_pages,
     apps,
     auth,
+    authorized_apps,
     consent,
     discovery,
     docs,
@@ -149,6 +152,7 @@ async def test_every_endpoint_taking_only_the_request_is_dispatched_exactly(
     assert set(table) == {
         ("GET", "/api/auth/profile"),
         ("GET", "/api/oauth/apps"),
+        ("GET", "/api/oauth/authorized_apps"),
         ("POST", "/api/oauth/authorize"),
         ("POST", "/api/oauth/token"),
         ("POST", "/api/oauth/revoke"),
@@ -157,11 +161,34 @@ async def test_every_endpoint_taking_only_the_request_is_dispatched_exactly(
         ("GET", "/metrics"),
         ("GET", "/.well-known/oauth-authorization-server"),
         ("GET", "/profile/apps/authorize"),
+        ("POST", "/profile/apps/authorize"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+        ("GET", "/register"),
+        ("POST", "/register"),
+        ("GET", "/profile/apps"),
+        ("GET", "/profile/apps/new"),
+        ("POST", "/profile/apps/new"),
+        ("GET", "/profile/apps/connected"),
         ("GET", "/api/config"),
         ("GET", "/docs"),
         ("GET", "/redoc"),
     }
-    modules = (auth, apps, oauth, health, discovery, instance_config, consent, metrics, docs)
+    modules = (
+        auth,
+        apps,
+        authorized_apps,
+        oauth,
+        health,
+        discovery,
+        instance_config,
+        consent,
+        account_pages,
+        app_pages,
+        metrics,
+        docs,
+    )
     routes = [route for module in modules for route in module.router.routes]
     # These are all of the app's routers: every documented path is on one of them.
     paths = {re.sub(r":\w+}", "}", getattr(route, "path", "")) for route in routes}

@@ -13,7 +13,7 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
-from tests.api.test_consent_page import page_data
+from tests.api.test_consent_page import PageParts
 from tests.helpers import authorize, user_token
 from tests.helpers import create_app as create_oauth_app
 
@@ -51,7 +51,7 @@ async def responses_iss(http: httpx.AsyncClient) -> tuple[str, list[str], list[s
         "/profile/apps/authorize",
         params={"client_id": oauth_app["client_id"], "response_type": "code"},
     )
-    denial = parse_qs(urlsplit(page_data(page)["deny_url"]).query)
+    denial = parse_qs(urlsplit(PageParts(page.text).link_with_id("deny-link")).query)
     return issuer, approval["iss"], denial["iss"]
 
 

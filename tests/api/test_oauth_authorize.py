@@ -169,6 +169,17 @@ async def test_consent_must_be_true(client, alice, oauth_app, confirm) -> None:
     assert_refusal(response, "access_denied", DENIED)
 
 
+@pytest.mark.parametrize("prompt", ["none", "consent", "none consent"])
+async def test_prompt_is_the_consent_pages_and_ignored_here(client, alice, oauth_app, prompt):
+    """The JSON endpoint is FitTrackee's: `confirm=true` approves, whatever `prompt` says,
+    and `confirm` is still needed."""
+    response = await authorize(client, alice, oauth_app, prompt=prompt)
+    assert response.status_code == 200, response.text
+    assert "code=" in response.json()["redirect_url"]
+    refused = await authorize(client, alice, oauth_app, prompt=prompt, confirm=None)
+    assert_refusal(refused, "access_denied", DENIED)
+
+
 async def test_confirm_is_case_insensitive(client, alice, oauth_app) -> None:
     response = await authorize(client, alice, oauth_app, confirm="TRUE")
     assert response.status_code == 200

@@ -202,3 +202,39 @@ def test_the_status_check_reports_an_undocumented_status():
         ("get", "<unmatched>", "404"),
     }
     assert undocumented(seen, openapi) == ["POST /api/oauth/token answered 429"]
+
+
+async def test_the_authorized_apps_endpoints_are_documented(document):
+    listing = document["paths"]["/api/oauth/authorized_apps"]["get"]
+    assert listing["tags"] == ["apps"]
+    assert listing["security"] == [{"bearerAuth": []}]
+    assert ref_name(listing["responses"]["200"]["content"]) == "AuthorizedAppListResponse"
+    assert {"200", "400", "401", "503"} == set(listing["responses"])
+    assert [p["name"] for p in listing["parameters"]] == ["page"]
+    item = document["components"]["schemas"]["AuthorizedAppItem"]
+    assert set(item["required"]) == {
+        "client_id",
+        "name",
+        "website",
+        "description",
+        "scope",
+        "first_authorized_at",
+        "last_used_at",
+        "sessions",
+    }
+    removal = document["paths"]["/api/oauth/authorized_apps/{client_id}"]["delete"]
+    assert set(removal["responses"]) == {"204", "401", "404", "503"}
+    not_found = removal["responses"]["404"]["content"]["application/json"]["examples"]
+    assert [e["value"] for e in not_found.values()] == [
+        {"status": "not found", "message": "OAuth2 client not found"}
+    ]
+
+
+async def test_the_consent_page_documents_prompt_and_its_redirect(document):
+    operation = document["paths"]["/profile/apps/authorize"]["get"]
+    assert "prompt" in {p["name"] for p in operation["parameters"]}
+    assert "Location" in operation["responses"]["303"]["headers"]
+    # The pages are for browsers: none of them but the consent page is an API operation.
+    for path in ("/login", "/logout", "/register", "/profile/apps", "/profile/apps/connected"):
+        assert path not in document["paths"]
+    assert "post" not in document["paths"]["/profile/apps/authorize"]

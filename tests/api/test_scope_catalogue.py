@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from app.config import ConfigurationError, Settings
-from app.consent.scope_words import SCOPE_WORDS
 from app.oauth.scopes import FITTRACKEE_SCOPES, ScopeCatalogue, parse_version
+from app.pages.scope_words import SCOPE_WORDS
 from tests.databases import ROOT
 from tests.helpers import (
     authorize,

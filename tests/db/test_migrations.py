@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, inspect, select, text
+from sqlalchemy import Integer, delete, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
 from app.db.engine import make_engine
-from app.db.models import AuthorizationCode, Base, OAuth2Client, Token, User
+from app.db.models import AuthorizationCode, Base, Consent, OAuth2Client, Token, User, WebSession
 from tests.databases import postgres_admin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,7 +243,14 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
                     text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
                 )
                 autoincrement = {name for name, sql in tables if "AUTOINCREMENT" in sql}
-                assert autoincrement == {"users", "oauth2_clients", "oauth2_codes", "oauth2_tokens"}
+                # Every table with an integer id, those made after 0003 included.
+                integer_ids = {
+                    table.name
+                    for table in Base.metadata.sorted_tables
+                    if "id" in table.c and isinstance(table.c.id.type, Integer)
+                }
+                assert {"users", "oauth2_clients", "oauth2_codes", "oauth2_tokens"} <= integer_ids
+                assert autoincrement == integer_ids
     finally:
         await engine.dispose()
     check = alembic(empty_database, "check")
@@ -316,3 +323,71 @@ def test_alembic_runs_from_any_directory(empty_database, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+async def test_0004_consents_are_one_per_user_and_app_and_go_with_either(empty_database):
+    """A consent is unique per (user, app) and is deleted with its app or its user; a web
+    session with its user; 0004 goes down to 0003 and up again."""
+    assert alembic(empty_database, "upgrade", "head").returncode == 0
+    engine = make_engine(Settings(database_url=empty_database))
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            user_id = (
+                await conn.execute(
+                    insert(User)
+                    .values(
+                        username="alice",
+                        email="alice@example.com",
+                        password_hash="$argon2id$x",
+                        created_at=now,
+                        is_active=True,
+                    )
+                    .returning(User.id)
+                )
+            ).scalar_one()
+            kept = await _new_client(conn, user_id, "kept")
+            dropped = await _new_client(conn, user_id, "dropped")
+            for client in (kept, dropped):
+                await conn.execute(
+                    insert(Consent).values(
+                        user_id=user_id,
+                        client_id=client,
+                        scope="profile:read",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            await conn.execute(
+                insert(WebSession).values(
+                    secret_hash="s" * 64,
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now,
+                )
+            )
+            with pytest.raises(IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(Consent).values(
+                            user_id=user_id,
+                            client_id=kept,
+                            scope="workouts:read",
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+            await conn.execute(delete(OAuth2Client).where(OAuth2Client.id == dropped))
+            assert (await conn.execute(select(Consent.client_id))).scalars().all() == [kept]
+            await conn.execute(delete(User).where(User.id == user_id))
+            assert (await conn.execute(select(Consent.id))).all() == []
+            assert (await conn.execute(select(WebSession.id))).all() == []
+    finally:
+        await engine.dispose()
+    down = alembic(empty_database, "downgrade", "0003")
+    assert down.returncode == 0, down.stderr
+    assert not {"oauth2_consents", "web_sessions"} & await table_names(empty_database)
+    up = alembic(empty_database, "upgrade", "head")
+    assert up.returncode == 0, up.stderr
+    assert {"oauth2_consents", "web_sessions"} <= await table_names(empty_database)

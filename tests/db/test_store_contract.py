@@ -514,3 +514,56 @@ async def test_a_code_presented_by_a_deleted_client_stays_unspent(world: World) 
     assert spent is None
     spent, pair = await world.redeem(code_hash)
     assert spent is not None and await world.live(pair)
+
+
+# --- remembered consents ---------------------------------------------------------------------
+
+
+async def test_a_consent_is_remembered_per_user_and_client_and_grows(world: World) -> None:
+    consents, pk, now = world.store.consents, world.client.pk, clock.utcnow()
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=pk) is None
+    remembered = await consents.remember(
+        user_id=world.user_id, client_pk=pk, scope="workouts:read", now=now
+    )
+    assert remembered == "workouts:read"
+    # A wider approval adds to it, in canonical order; a narrower one takes nothing away.
+    wider = await consents.remember(
+        user_id=world.user_id, client_pk=pk, scope="workouts:read profile:read", now=now
+    )
+    assert wider == "profile:read workouts:read"
+    narrower = await consents.remember(
+        user_id=world.user_id, client_pk=pk, scope="profile:read", now=now
+    )
+    assert narrower == "profile:read workouts:read"
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=pk) == wider
+    # Nothing for the user's other client, nor for another user of this one.
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=world.other.pk) is None
+    bob = await world.scene.add_user("bob")
+    assert await consents.granted_scope(user_id=bob, client_pk=pk) is None
+
+
+async def test_concurrent_approvals_lose_no_scope(world: World) -> None:
+    consents, pk, now = world.store.consents, world.client.pk, clock.utcnow()
+    scopes = ["profile:read", "workouts:read", "workouts:write", "profile:write"]
+    results = await asyncio.gather(
+        *(
+            consents.remember(user_id=world.user_id, client_pk=pk, scope=scope, now=now)
+            for scope in scopes
+        )
+    )
+    everything = "profile:read profile:write workouts:read workouts:write"
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=pk) == everything
+    assert everything in results  # the last one to write saw all of them
+    for scope, result in zip(scopes, results, strict=True):
+        assert result is not None and scope in result.split()
+
+
+async def test_a_deleted_client_is_remembered_no_more(world: World) -> None:
+    consents, pk, now = world.store.consents, world.client.pk, clock.utcnow()
+    assert await consents.remember(user_id=world.user_id, client_pk=pk, scope=SCOPE, now=now)
+    await world.scene.delete_client(world.user_id, pk)
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=pk) is None
+    assert (
+        await consents.remember(user_id=world.user_id, client_pk=pk, scope=SCOPE, now=now) is None
+    )
+    assert await consents.granted_scope(user_id=world.user_id, client_pk=pk) is None

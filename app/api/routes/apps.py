@@ -100,7 +100,7 @@ PAGE_PARAMETER: dict[str, Any] = {
 _INTEGER = TypeAdapter(int)
 
 
-def _page(value: str | None) -> int | None:
+def page_query(value: str | None) -> int | None:
     """The `page` query parameter, read as FastAPI reads an `int` (pydantic's lax mode)."""
     if value is None:
         return None
@@ -156,7 +156,7 @@ def _is_json(request: Request) -> bool:
 )
 async def list_apps(request: Request) -> Response:
     principal = await first_party_principal(request)
-    page = _page(request.query_params.get("page"))
+    page = page_query(request.query_params.get("page"))
     result = await list_clients(services(request).storage, principal.user_id, page)
     return JSON(
         {

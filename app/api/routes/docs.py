@@ -1,7 +1,8 @@
 """`/docs` (Swagger UI) and `/redoc`, and their assets, served from this server: they work
 without internet access, and under a Content-Security-Policy that allows no script but this
-origin's (the consent page shares the origin, and with it the user's auth token in
-`sessionStorage`). `DOCS_ENABLED=false` leaves the router out."""
+origin's (the account pages share the origin: their session cookie is out of scripts' reach,
+but a script of this origin could still use the pages). `DOCS_ENABLED=false` leaves the
+router out."""
 
 from __future__ import annotations
 

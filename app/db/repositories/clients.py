@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import BindParameter, Exists, bindparam, delete, func, insert, select, update
 
-from app.clients.details import ClientDetails, ListedClient
-from app.db.models import AuthorizationCode, OAuth2Client, Token
+from app.clients.details import ClientDetails, ClientPresentation, ListedClient
+from app.db.models import AuthorizationCode, OAuth2Client, Token, User
 from app.db.queries import Query
 from app.db.repositories import Repository
 from app.oauth.ports import ClientRecord
@@ -92,6 +92,12 @@ BY_CLIENT_ID = Query(
         OAuth2Client.scope,
     ).where(OAuth2Client.client_id == bindparam("client_id")),
     ClientRecord,
+)
+PRESENTATION = Query(
+    select(User.username.label("owner"), OAuth2Client.description)
+    .join(User, User.id == OAuth2Client.user_id)
+    .where(OAuth2Client.id == bindparam("pk")),
+    ClientPresentation,
 )
 # Revoking an app's tokens spends its unused codes too (marked used, not deleted: a later
 # presentation is then a replay, refused as `invalid_grant`).
@@ -197,6 +203,11 @@ class ClientRepository(Repository):
                 return None
             await tx.rowcount(SPEND_UNUSED_FOR_CLIENT, {"client_pk": pk, "p_now": now})
             return await tx.rowcount(REVOKE_FOR_CLIENT, {"client_pk": pk, "p_now": now})
+
+    async def presentation(self, *, pk: int) -> ClientPresentation | None:
+        """Its owner's username and its description, for the consent page (one query, by
+        primary key; the engine's lookups stay as lean as they are)."""
+        return await self._db.first(PRESENTATION, {"pk": pk})
 
     async def by_client_id(self, *, client_id: str) -> ClientRecord | None:
         """What the OAuth2 engine needs of a client: to authenticate it and check requests."""

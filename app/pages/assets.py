@@ -1,6 +1,6 @@
-"""The consent page's script and stylesheet, served by the app itself (no build step).
+"""The pages' one stylesheet, served by the app itself (no build step, no other asset).
 
-They are read once, on first use, and answered from memory.
+It is read once, on first use, and answered from memory.
 """
 
 from __future__ import annotations
@@ -9,14 +9,10 @@ from functools import cache
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent / "static"
-PREFIX = "/static/consent/"
-SCRIPT_URL = PREFIX + "consent.js"
-STYLE_URL = PREFIX + "consent.css"
+PREFIX = "/static/pages/"
+STYLE_URL = PREFIX + "pages.css"
 
-MEDIA_TYPES = {
-    "consent.js": "text/javascript; charset=utf-8",
-    "consent.css": "text/css; charset=utf-8",
-}
+MEDIA_TYPES = {"pages.css": "text/css; charset=utf-8"}
 
 
 def asset(name: str) -> tuple[bytes, str] | None:
