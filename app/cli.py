@@ -3,7 +3,7 @@
     fittrackee-oauth2 serve [--migrate] [--host HOST] [--port PORT] [--workers N]
     fittrackee-oauth2 migrate
     fittrackee-oauth2 create-user USERNAME EMAIL [--password PASSWORD]
-    fittrackee-oauth2 clean [--days N] [--dry-run]
+    fittrackee-oauth2 clean [--days N] [--dry-run] [--batch N] [--quiet]
     fittrackee-oauth2 stats [--json]
     fittrackee-oauth2 --version
 
@@ -23,7 +23,8 @@ import asyncio
 import getpass
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TextIO
 
@@ -34,7 +35,7 @@ from app.accounts.service import AccountError
 from app.config import ConfigurationError, Settings, get_settings, set_for_child_processes
 from app.db.engine import Database
 from app.db.errors import DatabaseUnavailable
-from app.db.repositories.maintenance import MaintenanceRepository
+from app.db.repositories.maintenance import MaintenanceRepository, Progress
 from app.services import Services
 from app.startup_errors import (
     DATABASE_FAILURES,
@@ -69,9 +70,17 @@ async def create_user(settings: Settings, username: str, email: str, password: s
         await services.db.dispose()
 
 
-async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> dict[str, int]:
+async def clean(
+    settings: Settings,
+    *,
+    days: int = 0,
+    dry_run: bool = False,
+    batch: int = 10_000,
+    progress: Callable[[Progress], None] | None = None,
+) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
-    `days` days ago, and expired logged-out user tokens; the counts, all in one transaction."""
+    `days` days ago, and expired logged-out user tokens; the counts. Deleting goes in
+    batches of `batch` rows, each committed on its own (`MaintenanceRepository`)."""
     db = Database.for_tools(settings)
     maintenance = MaintenanceRepository(db)
     before = clock.utcnow() - timedelta(days=days)
@@ -79,10 +88,31 @@ async def clean(settings: Settings, *, days: int = 0, dry_run: bool = False) -> 
         if dry_run:
             result = await maintenance.count_removable(before=before)
         else:
-            result = await maintenance.delete_removable(before=before)
+            result = await maintenance.delete_removable(
+                before=before, batch=batch, progress=progress
+            )
     finally:
         await db.dispose()
     return result.as_dict()
+
+
+class ProgressLines:
+    """`clean`'s progress on stderr: a line per table at most once a second, and its last."""
+
+    def __init__(self, err: TextIO, interval: float = 1.0) -> None:
+        self._err, self._interval = err, interval
+        self._table, self._shown = "", 0.0
+
+    def __call__(self, step: Progress) -> None:
+        now = time.monotonic()
+        finished = step.total > 0 and step.done >= step.total
+        if step.table == self._table and not finished and now - self._shown < self._interval:
+            return
+        self._table, self._shown = step.table, now
+        share = f" ({100 * step.done // step.total}%)" if step.total else ""
+        walked = f", {step.done:,} of {step.total:,} ids walked{share}"
+        detail = walked if step.table == "oauth2_tokens" else ""
+        print(f"clean: {step.table}: {step.deleted:,} deleted{detail}", file=self._err)
 
 
 async def stats(settings: Settings) -> dict[str, int]:
@@ -147,6 +177,15 @@ def parser() -> argparse.ArgumentParser:
     cleanup.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
     )
+    cleanup.add_argument(
+        "--batch",
+        type=int,
+        default=10_000,
+        help="rows per batch, each deleted in a statement of its own (default 10000)",
+    )
+    cleanup.add_argument(
+        "--quiet", action="store_true", help="no progress lines on stderr, only the counts"
+    )
 
     counts = commands.add_parser(
         "stats", help="count users, clients, and live/expired/revoked tokens and codes"
@@ -188,7 +227,25 @@ def main(
         elif args.command == "clean":
             if args.days < 0:
                 raise CommandError("--days must be 0 or more")
-            counts = asyncio.run(clean(settings, days=args.days, dry_run=args.dry_run))
+            if args.batch < 1:
+                raise CommandError("--batch must be 1 or more")
+            progress = None if args.quiet else ProgressLines(sys.stderr)
+            try:
+                counts = asyncio.run(
+                    clean(
+                        settings,
+                        days=args.days,
+                        dry_run=args.dry_run,
+                        batch=args.batch,
+                        progress=progress,
+                    )
+                )
+            except KeyboardInterrupt:
+                print(
+                    "clean: interrupted; what was deleted stays deleted, run it again to go on",
+                    file=sys.stderr,
+                )
+                return 130
             verb = "would delete" if args.dry_run else "deleted"
             for key, label in CLEANUP_LABELS.items():
                 print(f"{verb} {counts[key]} {label}", file=out)

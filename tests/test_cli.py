@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from app import cli, clock
 from app.config import Settings
 from app.db.models import AuthorizationCode, OAuth2Client, RevokedUserToken, Token, User
+from app.db.repositories.maintenance import MaintenanceRepository, Progress
 from tests.helpers import TEST_SECRET_KEY, login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,12 +169,17 @@ async def seed(app: FastAPI) -> dict[str, Any]:
             ).scalar_one()
 
         soon, later, past = now + DAY, now + 10 * DAY, now - 2 * DAY
+        # A family's rows in the order rotations make them: only the newest can be live.
+        # An old rotation whose tokens both expired: reuse detection no longer needs it.
+        await token(
+            "tok_rotated_expired", "fam-live", past, past, revoked_at=now - 3 * DAY, rotated=True
+        )
+        # a rotated pair whose family lives on: kept to recognise a reused refresh token
+        await token("tok_rotated", "fam-live", soon, later, revoked_at=now - DAY, rotated=True)
         await token("tok_live", "fam-live", soon, later)
         await token("tok_refreshable", "fam-refresh", now - DAY, later)  # access expired only
         await token("tok_expired", "fam-expired", now - 3 * DAY, now - 2 * DAY)
         await token("tok_revoked", "fam-revoked", soon, later, revoked_at=now - DAY / 2)
-        # a rotated pair whose family lives on: kept to recognise a reused refresh token
-        await token("tok_rotated", "fam-live", soon, later, revoked_at=now - DAY, rotated=True)
         # a family revoked whole (reuse detected): nothing left to protect
         await token("tok_dead_1", "fam-dead", soon, later, revoked_at=past, rotated=True)
         await token("tok_dead_2", "fam-dead", soon, later, revoked_at=past)
@@ -203,7 +209,7 @@ async def test_clean_deletes_expired_and_dead_revoked_rows_and_keeps_the_rest(ap
     assert status == 0
     assert out.splitlines() == [
         "deleted 3 authorization codes",
-        "deleted 5 token pairs",
+        "deleted 6 token pairs",
         "deleted 1 logged-out user tokens",
     ]
     left = await remaining(app)
@@ -221,7 +227,7 @@ async def test_clean_dry_run_counts_and_deletes_nothing(app, settings):
     assert status == 0
     assert out.splitlines() == [
         "would delete 3 authorization codes",
-        "would delete 5 token pairs",
+        "would delete 6 token pairs",
         "would delete 1 logged-out user tokens",
     ]
     assert await remaining(app) == before
@@ -233,13 +239,76 @@ async def test_clean_days_keeps_what_died_recently(app, settings):
     assert status == 0
     assert out.splitlines() == [
         "deleted 1 authorization codes",
-        "deleted 3 token pairs",
+        "deleted 4 token pairs",
         "deleted 0 logged-out user tokens",
     ]
     left = await remaining(app)
     assert ids["code_expired_old"] not in left["codes"]
-    assert {ids["tok_expired"], ids["tok_dead_1"], ids["tok_dead_2"]}.isdisjoint(left["tokens"])
+    gone = {
+        ids[name] for name in ("tok_expired", "tok_rotated_expired", "tok_dead_1", "tok_dead_2")
+    }
+    assert gone.isdisjoint(left["tokens"])
     assert ids["tok_revoked"] in left["tokens"]  # revoked half a day ago
+
+
+async def test_clean_in_batches_of_one_deletes_the_same_and_shows_its_progress(
+    app, settings, capsys: pytest.CaptureFixture[str]
+):
+    ids = await seed(app)
+    status, out = await run(settings, "clean", "--batch", "1")
+    assert status == 0
+    assert out.splitlines() == [
+        "deleted 3 authorization codes",
+        "deleted 6 token pairs",
+        "deleted 1 logged-out user tokens",
+    ]
+    left = await remaining(app)
+    assert left["tokens"] == {ids["tok_live"], ids["tok_refreshable"], ids["tok_rotated"]}
+    lines = capsys.readouterr().err.splitlines()
+    walked = (
+        max(ids[name] for name in ids if name.startswith("tok_"))
+        - min(ids[name] for name in ids if name.startswith("tok_"))
+        + 1
+    )
+    assert f"clean: oauth2_tokens: 6 deleted, {walked:,} of {walked:,} ids walked (100%)" in lines
+    assert "clean: oauth2_codes: 3 deleted" in lines
+    assert lines[-1] == "clean: revoked_user_tokens: 1 deleted"
+    status, _ = await run(settings, "clean", "--quiet")
+    assert status == 0 and capsys.readouterr().err == ""
+
+
+class Interrupted(Exception):
+    pass
+
+
+async def test_an_interrupted_clean_keeps_what_it_deleted_and_a_rerun_finishes(app, settings):
+    ids = await seed(app)
+    before = await remaining(app)
+    maintenance = MaintenanceRepository(app.state.services.db)
+    seen: list[Progress] = []
+
+    def stop_after_three_batches(step: Progress) -> None:
+        seen.append(step)
+        if len(seen) == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        await maintenance.delete_removable(
+            before=clock.utcnow(), batch=1, progress=stop_after_three_batches
+        )
+    # The first three ids were walked, each batch committed: of those rows only the expired
+    # rotation is dead, and gone; the rest is as it was (the codes not reached yet).
+    first_three = sorted(before["tokens"])[:3]
+    assert first_three == [ids["tok_rotated_expired"], ids["tok_rotated"], ids["tok_live"]]
+    halfway = await remaining(app)
+    assert halfway["codes"] == before["codes"]
+    assert halfway["tokens"] == before["tokens"] - {ids["tok_rotated_expired"]}
+    assert [step.table for step in seen] == ["oauth2_tokens"] * 3
+
+    done = await maintenance.delete_removable(before=clock.utcnow(), batch=1)
+    assert done.as_dict() == {"codes": 3, "tokens": 5, "revoked_user_tokens": 1}
+    left = await remaining(app)
+    assert left["tokens"] == {ids["tok_live"], ids["tok_refreshable"], ids["tok_rotated"]}
 
 
 async def test_clean_refuses_negative_days(settings, capsys: pytest.CaptureFixture[str]):
@@ -261,7 +330,7 @@ async def test_stats_counts_every_state(app, settings):
         "clients": 1,
         "tokens_live": 2,
         "tokens_expired": 1,
-        "tokens_revoked": 5,
+        "tokens_revoked": 6,
         "codes_live": 1,
         "codes_used": 2,
         "codes_expired": 2,

@@ -70,7 +70,8 @@ class OAuth2Client(Base):
 
 
 class AuthorizationCode(Base):
-    """A code is marked `used_at` when redeemed (not deleted), so a replay can be recognised."""
+    """A code is marked `used_at` when redeemed (not deleted), so a replay can be recognised,
+    and keeps the `family_id` of the pairs it issued, which a replay revokes."""
 
     __tablename__ = "oauth2_codes"
     __table_args__ = NEVER_REUSE_IDS
@@ -88,34 +89,43 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    family_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Token(Base):
     """An access token and its refresh token, issued together and revoked together.
 
-    `family_id` is shared by every token rotated from one authorization code (RFC 9700 §4.14.2);
-    `code_id` names that code (RFC 6749 §4.1.2: a replayed code revokes what it issued).
-    `rotated_at` is set when the refresh token was spent on a rotation.
+    `family_id` is shared by every pair rotated from one authorization code (RFC 9700
+    §4.14.2), and the code keeps it (`AuthorizationCode.family_id`). `rotated_at` is set when
+    the refresh token was spent on a rotation, which revokes the pair in the same statement
+    and inserts its successor: so of a family only the newest row (highest `id`) can be live,
+    and revoking a family is revoking that one row, whatever the family's length.
+
+    Every index here is paid on each rotation's INSERT, so there are as few as the lookups
+    need: the two hashes (the hot paths), `(user_id, family_id, id)` for a family's newest row
+    and a user's grants (and the users' ON DELETE CASCADE), `(client_id, user_id)` for an
+    app's tokens (its cascade, revoking them, one user's). None on the expiry times: `clean`
+    walks the table by `id` in bounded batches. The UPDATE of a rotation changes no indexed
+    column, so PostgreSQL can make it a HOT update (no index entries at all).
     """
 
     __tablename__ = "oauth2_tokens"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        Index("ix_oauth2_tokens_user_id_family_id_id", "user_id", "family_id", "id"),
+        Index("ix_oauth2_tokens_client_id_user_id", "client_id", "user_id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     access_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
     refresh_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
-    client_id: Mapped[int] = mapped_column(
-        ForeignKey("oauth2_clients.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code_id: Mapped[int | None] = mapped_column(
-        ForeignKey("oauth2_codes.id", ondelete="SET NULL"), nullable=True, index=True
-    )
-    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth2_clients.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

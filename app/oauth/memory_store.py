@@ -39,6 +39,7 @@ class StoredCode:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    family_id: str | None = None
 
 
 @dataclass
@@ -48,7 +49,6 @@ class StoredPair:
     refresh_token_hash: str
     client_pk: int
     user_id: int
-    code_id: int | None
     family_id: str
     scope: str
     issued_at: datetime
@@ -103,7 +103,6 @@ class Tables:
         *,
         client_pk: int,
         user_id: int,
-        code_id: int | None,
         family_id: str,
         scope: str,
     ) -> None:
@@ -114,7 +113,6 @@ class Tables:
             refresh_token_hash=pair.refresh_token_hash,
             client_pk=client_pk,
             user_id=user_id,
-            code_id=code_id,
             family_id=family_id,
             scope=scope,
             issued_at=pair.issued_at,
@@ -190,12 +188,12 @@ class MemoryTokens:
         if code is None or code.used_at is not None or client_pk not in self._tables.clients:
             return None
         code.used_at = now
+        code.family_id = family_id
         if code.client_pk == client_pk:
             self._tables.store_pair(
                 pair,
                 client_pk=client_pk,
                 user_id=code.user_id,
-                code_id=code.id,
                 family_id=family_id,
                 scope=code.scope,
             )
@@ -210,15 +208,19 @@ class MemoryTokens:
             expires_at=code.expires_at,
         )
 
-    async def withdraw(self, *, code_id: int) -> None:
-        for pk in [pk for pk, pair in self._tables.pairs.items() if pair.code_id == code_id]:
+    async def withdraw(self, *, user_id: int, family_id: str) -> None:
+        pairs = self._tables.pairs.items()
+        for pk in [pk for pk, p in pairs if (p.user_id, p.family_id) == (user_id, family_id)]:
             del self._tables.pairs[pk]
 
     async def revoke_issued_from_code(self, *, code_hash: str, now: datetime) -> int:
         code = self._tables.code_by(code_hash)
         if code is None or code.used_at is None:
             return 0
-        return _revoke(self._tables.pairs.values(), now, lambda p: p.code_id == code.id)
+        family = (code.user_id, code.family_id)
+        return _revoke(
+            self._tables.pairs.values(), now, lambda p: (p.user_id, p.family_id) == family
+        )
 
     async def rotate_and_issue(
         self,
@@ -245,7 +247,6 @@ class MemoryTokens:
             successor,
             client_pk=client_pk,
             user_id=pair.user_id,
-            code_id=pair.code_id,
             family_id=pair.family_id,
             scope=granted,
         )
@@ -255,8 +256,10 @@ class MemoryTokens:
         pair = self._tables.pair_by(refresh=refresh_token_hash)
         if pair is None or pair.client_pk != client_pk or pair.rotated_at is None:
             return 0
-        family = pair.family_id
-        return _revoke(self._tables.pairs.values(), now, lambda p: p.family_id == family)
+        family = (pair.user_id, pair.family_id)
+        return _revoke(
+            self._tables.pairs.values(), now, lambda p: (p.user_id, p.family_id) == family
+        )
 
     async def revoke(self, *, token_hash: str, client_pk: int, now: datetime) -> int:
         pair = self._tables.pair_by(access=token_hash, refresh=token_hash)

@@ -126,7 +126,8 @@ class TokenStore(Protocol):
         """Spend the code presented by client `client_pk` and, if the code is that
         client's, store `pair` for it (new `family_id`, the code's scope); the code as it
         was, or None when it could not be spent (unknown, used already, or the presenting
-        client was deleted meanwhile), and nothing is stored then.
+        client was deleted meanwhile), and nothing is stored then. The spent code keeps
+        `family_id`, which `revoke_issued_from_code` revokes.
 
         The code stays spent whatever the engine finds wrong with it afterwards (expired,
         another client's, PKCE); the engine then `withdraw`s the pair. Of concurrent calls
@@ -135,14 +136,16 @@ class TokenStore(Protocol):
         """
         ...
 
-    async def withdraw(self, *, code_id: int) -> None:
-        """Delete the pair `redeem_code_and_issue` stored for a code that failed its checks
-        (its tokens were never shown to anyone)."""
+    async def withdraw(self, *, user_id: int, family_id: str) -> None:
+        """Delete the pair `redeem_code_and_issue` stored (for the code's user, in the new
+        `family_id`) for a code that failed its checks: its tokens were never shown to
+        anyone."""
         ...
 
     async def revoke_issued_from_code(self, *, code_hash: str, now: datetime) -> int:
         """RFC 6749 §4.1.2: a code presented again after it was spent revokes every live
-        token issued from it, rotations included; how many. 0 for an unknown code."""
+        token issued from it, rotations included (its family); how many. 0 for an unknown
+        code. A bounded number of statements however long the family grew."""
         ...
 
     async def rotate_and_issue(
@@ -156,7 +159,7 @@ class TokenStore(Protocol):
     ) -> str | None:
         """Spend a live refresh token of client `client_pk` (not expired, revoked or
         rotated; its client not deleted) and store `successor` in its family, for the same
-        user and code; the successor's scope, or None when nothing could be spent.
+        user; the successor's scope, or None when nothing could be spent.
 
         The spent pair is marked rotated and revoked at once, so its access token dies with
         it (RFC 9700 §4.14.2). The successor's scope is the spent one's, or `scope(spent)`
@@ -168,7 +171,8 @@ class TokenStore(Protocol):
     async def revoke_family(self, *, refresh_token_hash: str, client_pk: int, now: datetime) -> int:
         """RFC 9700 §4.14.2: a refresh token presented again after its rotation means two
         parties hold it: revoke every live token of its family; how many. 0 when the hash is
-        not a rotated refresh token of this client."""
+        not a rotated refresh token of this client. A bounded number of statements however
+        long the family grew (10 000 rotations cost what one does)."""
         ...
 
     async def revoke(self, *, token_hash: str, client_pk: int, now: datetime) -> int:

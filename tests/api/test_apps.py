@@ -81,7 +81,6 @@ async def add_token(
     user_id: int,
     *,
     scope: str = "profile:read",
-    code_id: int | None = None,
 ) -> tuple[int, str]:
     """A live token row; returns its id and the access token in clear."""
     access_token = random_alphanumeric(42)
@@ -94,7 +93,6 @@ async def add_token(
                 refresh_token_hash=hash_secret(random_alphanumeric(48)),
                 client_id=client_pk,
                 user_id=user_id,
-                code_id=code_id,
                 family_id=secrets.token_hex(16),
                 scope=scope,
                 issued_at=now,
@@ -357,8 +355,8 @@ async def test_delete_removes_the_app_its_codes_and_its_tokens(client, app):
     doomed = await create_app(client, token, client_name="doomed")
     kept = await create_app(client, token, client_name="kept")
     alice = await user_pk(app, "alice")
-    code_pk = await add_code(app, doomed["id"], alice)
-    await add_token(app, doomed["id"], alice, code_id=code_pk)
+    await add_code(app, doomed["id"], alice)
+    await add_token(app, doomed["id"], alice)
     await add_token(app, doomed["id"], alice)
     await add_code(app, kept["id"], alice)
     _, kept_access = await add_token(app, kept["id"], alice)
@@ -511,8 +509,8 @@ async def test_another_users_app_is_404_everywhere_and_stays_as_it_was(client, a
     bob = await user_token(client, "bob")
     created = await create_app(client, alice)
     alice_pk = await user_pk(app, "alice")
-    code_pk = await add_code(app, created["id"], alice_pk)
-    _, access = await add_token(app, created["id"], alice_pk, code_id=code_pk)
+    await add_code(app, created["id"], alice_pk)
+    _, access = await add_token(app, created["id"], alice_pk)
     before = await snapshot(app, created["id"])
     pk, client_id = created["id"], created["client_id"]
 

@@ -12,9 +12,22 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Integer, delete, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -22,9 +35,32 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.db.engine import make_engine
 from app.db.models import AuthorizationCode, Base, Consent, OAuth2Client, Token, User, WebSession
+from app.db.types import UTCDateTime
 from tests.databases import postgres_admin
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# The token table as it was before 0005 (with `code_id`), for data made at older revisions.
+TOKENS_BEFORE_0005 = Table(
+    "oauth2_tokens",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    *(Column(name, String) for name in ("access_token_hash", "refresh_token_hash")),
+    *(Column(name, Integer) for name in ("client_id", "user_id", "code_id")),
+    *(Column(name, String) for name in ("family_id", "scope")),
+    *(
+        Column(name, UTCDateTime)
+        for name in ("issued_at", "access_expires_at", "refresh_expires_at", "revoked_at")
+    ),
+    Column("rotated_at", UTCDateTime),
+)
+
+
+def _select_before_0005(model: type[Base]) -> Select[Any]:
+    """The model's columns that existed before 0005 (which added `oauth2_codes.family_id`)."""
+    table = model.__table__
+    added = {"family_id"} if table.name == "oauth2_codes" else set()
+    return select(*(column for column in table.c if column.name not in added))
 
 
 @pytest.fixture
@@ -191,8 +227,8 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
                     .returning(AuthorizationCode.id)
                 )
             ).scalar_one()
-            await conn.execute(
-                insert(Token).values(
+            await conn.execute(  # with the code_id column that 0005 drops
+                insert(TOKENS_BEFORE_0005).values(
                     access_token_hash="a" * 64,
                     refresh_token_hash="r" * 64,
                     client_id=kept,
@@ -206,7 +242,7 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
                 )
             )
             before = {
-                model.__tablename__: (await conn.execute(select(model))).all()
+                model.__tablename__: (await conn.execute(_select_before_0005(model))).all()
                 for model in (User, OAuth2Client, AuthorizationCode, Token)
             }
 
@@ -216,7 +252,7 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
 
         async with engine.begin() as conn:
             after = {
-                model.__tablename__: (await conn.execute(select(model))).all()
+                model.__tablename__: (await conn.execute(_select_before_0005(model))).all()
                 for model in (User, OAuth2Client, AuthorizationCode, Token)
             }
             assert after == before
@@ -391,3 +427,109 @@ async def test_0004_consents_are_one_per_user_and_app_and_go_with_either(empty_d
     up = alembic(empty_database, "upgrade", "head")
     assert up.returncode == 0, up.stderr
     assert {"oauth2_consents", "web_sessions"} <= await table_names(empty_database)
+
+
+async def test_0005_moves_each_codes_family_onto_the_code_and_back(empty_database):
+    """A database at 0004 with two codes, one spent with a rotated family of two pairs: after
+    0005 the spent code keeps the family's id, `code_id` and the single-column indexes are
+    gone, the two composite ones exist (fillfactor 80 on PostgreSQL); downgrading to 0004
+    links every pair to its code again."""
+    assert alembic(empty_database, "upgrade", "0004").returncode == 0
+    engine = make_engine(Settings(database_url=empty_database))
+    now = datetime.now(UTC)
+    codes_before_0005 = Table(
+        "oauth2_codes",
+        MetaData(),
+        *(
+            Column(c.name, c.type, primary_key=c.primary_key)
+            for c in AuthorizationCode.__table__.c
+            if c.name != "family_id"
+        ),
+    )
+    try:
+        async with engine.begin() as conn:
+            user_id = (
+                await conn.execute(
+                    insert(User)
+                    .values(
+                        username="alice",
+                        email="alice@example.com",
+                        password_hash="$argon2id$x",
+                        created_at=now,
+                        is_active=True,
+                    )
+                    .returning(User.id)
+                )
+            ).scalar_one()
+            client = await _new_client(conn, user_id, "app")
+            code = {"client_id": client, "user_id": user_id, "scope": "profile:read"}
+            code |= {"created_at": now, "expires_at": now}
+            ids = []
+            for name, used in (("s", now), ("u", None)):
+                inserted = await conn.execute(
+                    insert(codes_before_0005)
+                    .values(code_hash=name * 64, used_at=used, **code)
+                    .returning(codes_before_0005.c.id)
+                )
+                ids.append(inserted.scalar_one())
+            spent, unused = ids
+            for n, rotated in enumerate((now, None)):
+                await conn.execute(
+                    insert(TOKENS_BEFORE_0005).values(
+                        access_token_hash=f"a{n}" * 32,
+                        refresh_token_hash=f"r{n}" * 32,
+                        client_id=client,
+                        user_id=user_id,
+                        code_id=spent,
+                        family_id="f" * 32,
+                        scope="profile:read",
+                        issued_at=now,
+                        access_expires_at=now,
+                        refresh_expires_at=now,
+                        revoked_at=rotated,
+                        rotated_at=rotated,
+                    )
+                )
+
+        upgraded = alembic(empty_database, "upgrade", "0005")
+        assert upgraded.returncode == 0, upgraded.stderr
+        async with engine.connect() as conn:
+            families = dict(
+                (
+                    await conn.execute(select(AuthorizationCode.id, AuthorizationCode.family_id))
+                ).all()
+            )
+            assert families == {spent: "f" * 32, unused: None}
+
+            def token_schema(sync_conn: Any) -> tuple[set[str], dict[str, list[str]]]:
+                found = inspect(sync_conn)
+                columns = {c["name"] for c in found.get_columns("oauth2_tokens")}
+                indexes = {i["name"]: i["column_names"] for i in found.get_indexes("oauth2_tokens")}
+                return columns, indexes
+
+            columns, indexes = await conn.run_sync(token_schema)
+            assert "code_id" not in columns
+            # (PostgreSQL also lists the unique constraints' indexes, on the two hashes)
+            assert {name: cols for name, cols in indexes.items() if name.startswith("ix_")} == {
+                "ix_oauth2_tokens_user_id_family_id_id": ["user_id", "family_id", "id"],
+                "ix_oauth2_tokens_client_id_user_id": ["client_id", "user_id"],
+            }
+            if conn.dialect.name == "postgresql":
+                options = await conn.scalar(
+                    text("SELECT reloptions FROM pg_class WHERE relname = 'oauth2_tokens'")
+                )
+                assert options == ["fillfactor=80"]
+
+        downgraded = alembic(empty_database, "downgrade", "0004")
+        assert downgraded.returncode == 0, downgraded.stderr
+        async with engine.connect() as conn:
+            links = (await conn.execute(text("SELECT code_id FROM oauth2_tokens"))).scalars()
+            assert list(links) == [spent, spent]
+            code_columns = await conn.run_sync(
+                lambda sync_conn: {
+                    c["name"] for c in inspect(sync_conn).get_columns("oauth2_codes")
+                }
+            )
+            assert "family_id" not in code_columns
+    finally:
+        await engine.dispose()

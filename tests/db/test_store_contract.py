@@ -115,7 +115,8 @@ class Issued:
     """A pair issued from a code, and what it was issued for."""
 
     code_hash: str
-    code_id: int
+    user_id: int
+    family_id: str
     pair: NewPair
 
 
@@ -147,23 +148,27 @@ class World:
         return code_hash
 
     async def redeem(
-        self, code_hash: str, client: ClientRecord | None = None, pair: NewPair | None = None
+        self,
+        code_hash: str,
+        client: ClientRecord | None = None,
+        pair: NewPair | None = None,
+        family_id: str | None = None,
     ) -> tuple[SpentCode | None, NewPair]:
         pair = pair or new_pair(clock.utcnow())
         spent = await self.store.tokens.redeem_code_and_issue(
             code_hash=code_hash,
             client_pk=(client or self.client).pk,
             now=clock.utcnow(),
-            family_id=secrets.token_hex(16),
+            family_id=family_id or secrets.token_hex(16),
             pair=pair,
         )
         return spent, pair
 
     async def issued(self) -> Issued:
-        code_hash = await self.code()
-        spent, pair = await self.redeem(code_hash)
+        code_hash, family_id = await self.code(), secrets.token_hex(16)
+        spent, pair = await self.redeem(code_hash, family_id=family_id)
         assert spent is not None
-        return Issued(code_hash, spent.id, pair)
+        return Issued(code_hash, spent.user_id, family_id, pair)
 
     async def rotate(
         self,
@@ -293,7 +298,7 @@ async def test_another_clients_code_is_spent_but_issues_nothing(world: World) ->
 async def test_withdraw_removes_the_pair_of_a_code_that_failed_its_checks(world: World) -> None:
     issued = await world.issued()
     kept = await world.issued()
-    await world.store.tokens.withdraw(code_id=issued.code_id)
+    await world.store.tokens.withdraw(user_id=issued.user_id, family_id=issued.family_id)
     assert not await world.exists(issued.pair)
     assert await world.live(kept.pair)
 
@@ -350,6 +355,44 @@ async def test_a_reused_refresh_token_revokes_its_family_only(world: World) -> N
     assert await world.live(bystander.pair)
     scope, _ = await world.rotate(successor.refresh_token_hash)
     assert scope is None
+
+
+async def test_a_long_family_is_revoked_whole_from_any_of_its_rotated_tokens(
+    world: World,
+) -> None:
+    """Rotated 40 times, then the first, a middle and the last-but-one rotated refresh token
+    presented again: the first presentation revokes the family's one live pair, the later
+    ones find nothing left to revoke; the code's replay too."""
+    issued = await world.issued()
+    chain = [issued.pair]
+    for _ in range(40):
+        scope, successor = await world.rotate(chain[-1].refresh_token_hash)
+        assert scope == SCOPE
+        chain.append(successor)
+    assert [await world.live(pair) for pair in chain] == [False] * 40 + [True]
+
+    tokens, now, client_pk = world.store.tokens, clock.utcnow(), world.client.pk
+    counts = [
+        await tokens.revoke_family(
+            refresh_token_hash=pair.refresh_token_hash, client_pk=client_pk, now=now
+        )
+        for pair in (chain[20], chain[0], chain[39])
+    ]
+    assert counts == [1, 0, 0]
+    assert not any([await world.live(pair) for pair in chain])
+    assert await tokens.revoke_issued_from_code(code_hash=issued.code_hash, now=now) == 0
+
+
+async def test_a_replayed_code_revokes_the_live_end_of_a_long_family(world: World) -> None:
+    issued = await world.issued()
+    newest = issued.pair
+    for _ in range(25):
+        _, newest = await world.rotate(newest.refresh_token_hash)
+    now = clock.utcnow()
+    assert (
+        await world.store.tokens.revoke_issued_from_code(code_hash=issued.code_hash, now=now) == 1
+    )
+    assert not await world.live(newest)
 
 
 async def test_a_narrower_scope_is_the_successors(world: World) -> None:

@@ -97,7 +97,7 @@ async def test_exchange_issues_a_stored_hashed_pair(world: World) -> None:
     [row] = await token_rows(world)
     assert row.access_token_hash == hash_secret(issued.access_token)
     assert row.refresh_token_hash == hash_secret(issued.refresh_token)
-    assert row.code_id == (await code_row(world, code)).id
+    assert row.family_id == (await code_row(world, code)).family_id
     assert row.client_pk == world.client.pk and row.user_id == world.user_id
     assert (row.access_expires_at - row.issued_at).total_seconds() == 864000
     assert (row.refresh_expires_at - row.issued_at).total_seconds() == 2 * 864000
@@ -246,7 +246,7 @@ async def test_refresh_rotates_the_pair(world: World) -> None:
     old, new = await token_rows(world)
     assert old.rotated_at is not None and old.revoked_at is not None
     assert new.rotated_at is None and new.revoked_at is None
-    assert new.family_id == old.family_id and new.code_id == old.code_id
+    assert new.family_id == old.family_id and new.user_id == old.user_id
 
 
 async def test_reused_refresh_token_revokes_the_family(world: World) -> None:

@@ -149,7 +149,7 @@ async def test_50_redemptions_of_one_code_give_exactly_one_token(app: FastAPI, s
         assert stored_code["code_hash"] == hash_secret(code)
         assert stored_code["used_at"] is not None
         [token] = await rows(app, Token)
-        assert token["code_id"] == stored_code["id"]
+        assert token["family_id"] == stored_code["family_id"]
         assert token["access_token_hash"] == hash_secret(won[0].json()["access_token"])
         assert token["rotated_at"] is None
         assert token["revoked_at"] is not None, "a replay did not revoke the winner's token"
@@ -200,7 +200,7 @@ async def test_50_refreshes_of_one_token_rotate_it_once(app: FastAPI, server: st
         assert successor["refresh_token_hash"] == hash_secret(won[0].json()["refresh_token"])
         assert original["rotated_at"] is not None
         assert successor["rotated_at"] is None
-        assert successor["code_id"] == original["code_id"]
+        assert successor["user_id"] == original["user_id"]
         # Reuse detection fired (49 presentations of a rotated token): nothing live remains.
         assert all(row["revoked_at"] is not None for row in family)
 

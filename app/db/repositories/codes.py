@@ -49,7 +49,7 @@ REDEEM = Query(
         AuthorizationCode.used_at.is_(None),
         held_for_grant(bindparam("client_pk")),
     )
-    .values(used_at=bindparam("p_now"))
+    .values(used_at=bindparam("p_now"), family_id=bindparam("p_family_id"))
     .returning(
         AuthorizationCode.id,
         AuthorizationCode.client_id.label("client_pk"),
@@ -65,12 +65,14 @@ REDEEM = Query(
 
 
 async def redeem(
-    ex: Executor, *, code_hash: str, client_pk: int, now: datetime
+    ex: Executor, *, code_hash: str, client_pk: int, now: datetime, family_id: str
 ) -> SpentCode | None:
     """A step of a unit of work: spend the code presented by client `client_pk` (one UPDATE
-    ... RETURNING that only an unused code passes). None: unknown or already used, or the
-    presenting client was deleted meanwhile (its row is locked first: `held_for_grant`)."""
-    return await ex.first(REDEEM, {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now})
+    ... RETURNING that only an unused code passes), noting the family its pair starts. None:
+    unknown or already used, or the presenting client was deleted meanwhile (its row is
+    locked first: `held_for_grant`)."""
+    params = {"p_code_hash": code_hash, "client_pk": client_pk, "p_now": now}
+    return await ex.first(REDEEM, {**params, "p_family_id": family_id})
 
 
 class CodeRepository(Repository):

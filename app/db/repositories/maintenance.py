@@ -3,25 +3,38 @@
 What may go, and what must stay:
 - a code is deleted once it has expired: a used code is kept until then so that a replay is
   still recognised and answered by revoking what the code issued (RFC 6749 §4.1.2);
-- a token pair is deleted once both its tokens have expired, or once it is revoked and its
-  whole family is dead. A revoked pair of a family that still has a live pair is kept: it is
-  what recognises a reused refresh token and revokes that family (RFC 9700 §4.14.2);
+- a token pair is deleted once both its tokens have expired, whatever else: an expired
+  refresh token is refused before reuse detection is asked (RFC 9700 §4.14.2), so a rotated
+  pair is worth keeping only until then. A session's rows are thus bounded by time, not by
+  how often it refreshed: its live pair plus the pairs it rotated within one refresh-token
+  lifetime;
+- a revoked pair is deleted sooner once its whole family is dead (its newest pair, the only
+  one that can be live, is revoked or expired): nothing is left for reuse detection to
+  revoke;
 - a logged-out user JWT's record is deleted once the JWT would have expired anyway.
 
 `before` is the cut-off: only what expired or was revoked before it goes (the command's
 `--days` moves it back from now).
+
+Deleting goes in bounded batches, each its own short statement (autocommit), so that the
+server keeps serving while millions of rows go, and an interrupted clean loses at most its
+current batch: token pairs by ranges of `id` (the table has no index on the expiry times,
+which every rotation would pay for), codes and user-token records by their `expires_at`
+index, `batch` rows at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, case, delete, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.executor import Executor
 from app.db.models import AuthorizationCode, OAuth2Client, RevokedUserToken, Token, User
 from app.db.queries import Query
 from app.db.repositories import Repository
@@ -35,6 +48,18 @@ class Cleanup:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a clean is, after one batch: of `table`, `done` of `total` (ids walked for the
+    token pairs; rows deleted for the others, whose total is 0, unknown, until the last
+    batch), `deleted` so far. `done == total` on a table's last batch."""
+
+    table: str
+    done: int
+    total: int
+    deleted: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +88,23 @@ def _dead_code() -> ColumnElement[bool]:
 
 
 def _dead_token() -> ColumnElement[bool]:
-    sibling = aliased(Token)
-    live_sibling = exists().where(
-        sibling.family_id == Token.family_id,
+    expired = and_(Token.access_expires_at < BEFORE, Token.refresh_expires_at < BEFORE)
+    newest = aliased(Token, name="newest")
+    newest_id = (
+        select(newest.id)
+        .where(newest.user_id == Token.user_id, newest.family_id == Token.family_id)
+        .order_by(newest.id.desc())
+        .limit(1)
+        .correlate_except(newest)  # to the row being judged, two levels up
+        .scalar_subquery()
+    )
+    sibling = aliased(Token, name="sibling")
+    family_lives = exists().where(
+        sibling.id == newest_id,
         sibling.revoked_at.is_(None),
         or_(sibling.access_expires_at >= BEFORE, sibling.refresh_expires_at >= BEFORE),
     )
-    expired = and_(Token.access_expires_at < BEFORE, Token.refresh_expires_at < BEFORE)
-    revoked = and_(Token.revoked_at.is_not(None), Token.revoked_at < BEFORE, ~live_sibling)
+    revoked = and_(Token.revoked_at.is_not(None), Token.revoked_at < BEFORE, ~family_lives)
     return or_(expired, revoked)
 
 
@@ -91,9 +125,23 @@ def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
 COUNT_DEAD_CODES = _count(AuthorizationCode, _dead_code())
 COUNT_DEAD_TOKENS = _count(Token, _dead_token())
 COUNT_DEAD_USER_TOKENS = _count(RevokedUserToken, _dead_user_token())
-DELETE_DEAD_TOKENS = Query(delete(Token).where(_dead_token()))
-DELETE_DEAD_CODES = Query(delete(AuthorizationCode).where(_dead_code()))
-DELETE_DEAD_USER_TOKENS = Query(delete(RevokedUserToken).where(_dead_user_token()))
+LOW = bindparam("low", type_=Integer)
+HIGH = bindparam("high", type_=Integer)
+BATCH = bindparam("batch", type_=Integer)
+TOKEN_IDS = Query(select(func.min(Token.id), func.max(Token.id)))
+DELETE_DEAD_TOKENS = Query(delete(Token).where(Token.id >= LOW, Token.id < HIGH, _dead_token()))
+DELETE_DEAD_CODES = Query(
+    delete(AuthorizationCode).where(
+        AuthorizationCode.id.in_(select(AuthorizationCode.id).where(_dead_code()).limit(BATCH))
+    )
+)
+DELETE_DEAD_USER_TOKENS = Query(
+    delete(RevokedUserToken).where(
+        RevokedUserToken.jti.in_(
+            select(RevokedUserToken.jti).where(_dead_user_token()).limit(BATCH)
+        )
+    )
+)
 COUNT_CLIENTS = _count(OAuth2Client)
 COUNT_REVOKED_USER_TOKENS = _count(RevokedUserToken)
 USER_COUNTS = Query(select(func.count(), _sum(User.is_active.is_(True))))
@@ -120,13 +168,25 @@ class MaintenanceRepository(Repository):
                 revoked_user_tokens=await conn.scalar(COUNT_DEAD_USER_TOKENS, params) or 0,
             )
 
-    async def delete_removable(self, *, before: datetime) -> Cleanup:
-        """Delete them, in one transaction, so the counts are all or nothing."""
-        params = {"before": before}
-        async with self._db.transaction() as tx:
-            tokens = await tx.rowcount(DELETE_DEAD_TOKENS, params)
-            codes = await tx.rowcount(DELETE_DEAD_CODES, params)
-            user_tokens = await tx.rowcount(DELETE_DEAD_USER_TOKENS, params)
+    async def delete_removable(
+        self,
+        *,
+        before: datetime,
+        batch: int = 10_000,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> Cleanup:
+        """Delete them in batches of about `batch` rows, each one statement committed on
+        its own; `progress` hears of each batch. Interrupted, what was deleted stays deleted
+        and a new run goes on from there: a batch deletes only what is dead at its time."""
+        report = progress or (lambda _: None)
+        async with self._db.connection() as conn:
+            tokens = await _delete_token_ranges(conn, before, batch, report)
+            codes = await _delete_until_none_left(
+                conn, DELETE_DEAD_CODES, "oauth2_codes", before, batch, report
+            )
+            user_tokens = await _delete_until_none_left(
+                conn, DELETE_DEAD_USER_TOKENS, "revoked_user_tokens", before, batch, report
+            )
         return Cleanup(codes=codes, tokens=tokens, revoked_user_tokens=user_tokens)
 
     async def stats(self, *, now: datetime) -> Stats:
@@ -151,3 +211,41 @@ class MaintenanceRepository(Repository):
             codes_expired=codes[2],
             revoked_user_tokens=revoked_user_tokens or 0,
         )
+
+
+async def _delete_token_ranges(
+    conn: Executor, before: datetime, batch: int, report: Callable[[Progress], None]
+) -> int:
+    """The token table by ranges of `batch` ids, from the oldest: each range a short
+    statement over the primary key, however many of its rows are dead."""
+    span = await conn.first(TOKEN_IDS)
+    if span is None or span[0] is None:
+        return 0
+    first, last = span
+    deleted = 0
+    for low in range(first, last + 1, batch):
+        high = min(low + batch, last + 1)
+        deleted += await conn.rowcount(
+            DELETE_DEAD_TOKENS, {"low": low, "high": high, "before": before}
+        )
+        report(Progress("oauth2_tokens", high - first, last + 1 - first, deleted))
+    return deleted
+
+
+async def _delete_until_none_left(
+    conn: Executor,
+    query: Query[Any],
+    table: str,
+    before: datetime,
+    batch: int,
+    report: Callable[[Progress], None],
+) -> int:
+    """`batch` dead rows at a time, found by the expiry index, until a batch comes short."""
+    deleted = 0
+    while True:
+        count = await conn.rowcount(query, {"before": before, "batch": batch})
+        deleted += count
+        if count < batch:
+            report(Progress(table, deleted, deleted, deleted))
+            return deleted
+        report(Progress(table, deleted, 0, deleted))

@@ -43,11 +43,12 @@ class AuthorizationCodeGrant:
         code_hash = hash_secret(code)
         now = clock.utcnow()
         minted = mint_pair(now, self._settings)
+        family_id = new_family_id()
         spent = await self._tokens.redeem_code_and_issue(
             code_hash=code_hash,
             client_pk=client.pk,
             now=now,
-            family_id=new_family_id(),
+            family_id=family_id,
             pair=minted.stored,
         )
         if spent is None:
@@ -58,7 +59,7 @@ class AuthorizationCodeGrant:
         try:
             _check(spent, client, params.get("redirect_uri"), verifier, now)
         except OAuthError:
-            await self._tokens.withdraw(code_id=spent.id)
+            await self._tokens.withdraw(user_id=spent.user_id, family_id=family_id)
             raise
         record_tokens_issued("authorization_code")
         return minted.issued(spent.scope)
