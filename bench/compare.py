@@ -110,6 +110,15 @@ async def compare(args: argparse.Namespace) -> list[Result]:
             log=Path("/tmp/bench-baseline.log"),
         )
     names = [s for s in ("floor", "baseline", "project") if s in args.servers and s in servers]
+    return await alternate(servers, names, args)
+
+
+async def alternate(
+    servers: dict[str, Floor | Project], names: list[str], args: argparse.Namespace
+) -> list[Result]:
+    """`args.repeats` rounds over the servers `names` (in that order, then reversed, ...): each
+    is started, set up once (fixtures through its API), measured on every workload, stopped.
+    Uses args.workloads, duration, warmup, concurrency, repeats and client_cpu."""
     fixtures_by_server: dict[str, fixtures.Fixture] = {}
     results: list[Result] = []
     print(HEADER)
