@@ -11,9 +11,12 @@ several times what writing the line does, on every request (see issue 6's budget
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 import orjson
 
@@ -77,14 +80,38 @@ def access_text_line(
 
 
 def write_stdout(line: str) -> None:
-    """Write and flush one line to whatever `sys.stdout` is now (a test runner may swap it);
-    a closed or broken stdout loses the line, never the request."""
+    """Write one line to whatever `sys.stdout` is now (a test runner may swap it); a closed
+    or broken stdout loses the line, never the request.
+
+    The flush (a system call) is once per turn of the event loop, for every line written
+    in it, not once per line; outside a running loop it is at once."""
     try:
         out = sys.stdout
         out.write(line + "\n")
-        out.flush()
     except (OSError, ValueError):
-        pass
+        return
+    if out in _unflushed:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _flush(out)
+        return
+    _unflushed.add(out)
+    loop.call_soon(_flush_unflushed)
+
+
+_unflushed: set[TextIO] = set()
+
+
+def _flush_unflushed() -> None:
+    while _unflushed:
+        _flush(_unflushed.pop())
+
+
+def _flush(out: TextIO) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        out.flush()
 
 
 def configure_access_log(enabled: bool, log_format: str = "json") -> AccessLog | None:
