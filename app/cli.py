@@ -3,7 +3,7 @@
     fittrackee-oauth2 serve [--migrate] [--host HOST] [--port PORT] [--workers N]
     fittrackee-oauth2 migrate
     fittrackee-oauth2 create-user USERNAME EMAIL [--password PASSWORD]
-    fittrackee-oauth2 clean [--days N] [--dry-run] [--batch N] [--quiet]
+    fittrackee-oauth2 clean [--days N] [--dry-run] [--batch N] [--rest R] [--quiet]
     fittrackee-oauth2 stats [--json]
     fittrackee-oauth2 --version
 
@@ -76,6 +76,7 @@ async def clean(
     days: int = 0,
     dry_run: bool = False,
     batch: int = 10_000,
+    rest: float = 1.0,
     progress: Callable[[Progress], None] | None = None,
 ) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
@@ -89,7 +90,7 @@ async def clean(
             result = await maintenance.count_removable(before=before)
         else:
             result = await maintenance.delete_removable(
-                before=before, batch=batch, progress=progress
+                before=before, batch=batch, rest=rest, progress=progress
             )
     finally:
         await db.dispose()
@@ -184,6 +185,13 @@ def parser() -> argparse.ArgumentParser:
         help="rows per batch, each deleted in a statement of its own (default 10000)",
     )
     cleanup.add_argument(
+        "--rest",
+        type=float,
+        default=1.0,
+        help="after each batch, wait this many times as long as it took, leaving the "
+        "database to the server meanwhile (default 1: half the time; 0: flat out)",
+    )
+    cleanup.add_argument(
         "--quiet", action="store_true", help="no progress lines on stderr, only the counts"
     )
 
@@ -229,6 +237,8 @@ def main(
                 raise CommandError("--days must be 0 or more")
             if args.batch < 1:
                 raise CommandError("--batch must be 1 or more")
+            if not args.rest >= 0:  # NaN too
+                raise CommandError("--rest must be 0 or more")
             progress = None if args.quiet else ProgressLines(sys.stderr)
             try:
                 counts = asyncio.run(
@@ -237,6 +247,7 @@ def main(
                         days=args.days,
                         dry_run=args.dry_run,
                         batch=args.batch,
+                        rest=args.rest,
                         progress=progress,
                     )
                 )

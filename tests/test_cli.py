@@ -317,6 +317,18 @@ async def test_clean_refuses_negative_days(settings, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == "error: --days must be 0 or more\n"
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--batch", "0"), ("--rest", "-1"), ("--rest", "nan")])
+async def test_clean_refuses_a_batch_or_rest_out_of_range(
+    settings, flag: str, value: str, capsys: pytest.CaptureFixture[str]
+):
+    status, _ = await run(settings, "clean", flag, value)
+    assert status == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {flag} must be {'1' if flag == '--batch' else '0'} or more\n"
+    )
+
+
 # --- stats ---------------------------------------------------------------------------------
 
 

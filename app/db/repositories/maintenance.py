@@ -25,6 +25,8 @@ index, `batch` rows at a time.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -173,20 +175,21 @@ class MaintenanceRepository(Repository):
         *,
         before: datetime,
         batch: int = 10_000,
+        rest: float = 1.0,
         progress: Callable[[Progress], None] | None = None,
     ) -> Cleanup:
         """Delete them in batches of about `batch` rows, each one statement committed on
-        its own; `progress` hears of each batch. Interrupted, what was deleted stays deleted
-        and a new run goes on from there: a batch deletes only what is dead at its time."""
+        its own, resting `rest` times as long as a batch took before the next one (so that
+        a clean leaves the database to the server part of the time: seen with 0, W3's p99
+        doubled while 2.6 million rows went); `progress` hears of each batch. Interrupted,
+        what was deleted stays deleted and a new run goes on from there: a batch deletes
+        only what is dead at its time."""
         report = progress or (lambda _: None)
         async with self._db.connection() as conn:
-            tokens = await _delete_token_ranges(conn, before, batch, report)
-            codes = await _delete_until_none_left(
-                conn, DELETE_DEAD_CODES, "oauth2_codes", before, batch, report
-            )
-            user_tokens = await _delete_until_none_left(
-                conn, DELETE_DEAD_USER_TOKENS, "revoked_user_tokens", before, batch, report
-            )
+            run = _Batches(conn, before, batch, rest, report)
+            tokens = await run.token_ranges()
+            codes = await run.until_none_left(DELETE_DEAD_CODES, "oauth2_codes")
+            user_tokens = await run.until_none_left(DELETE_DEAD_USER_TOKENS, "revoked_user_tokens")
         return Cleanup(codes=codes, tokens=tokens, revoked_user_tokens=user_tokens)
 
     async def stats(self, *, now: datetime) -> Stats:
@@ -213,39 +216,49 @@ class MaintenanceRepository(Repository):
         )
 
 
-async def _delete_token_ranges(
-    conn: Executor, before: datetime, batch: int, report: Callable[[Progress], None]
-) -> int:
-    """The token table by ranges of `batch` ids, from the oldest: each range a short
-    statement over the primary key, however many of its rows are dead."""
-    span = await conn.first(TOKEN_IDS)
-    if span is None or span[0] is None:
-        return 0
-    first, last = span
-    deleted = 0
-    for low in range(first, last + 1, batch):
-        high = min(low + batch, last + 1)
-        deleted += await conn.rowcount(
-            DELETE_DEAD_TOKENS, {"low": low, "high": high, "before": before}
-        )
-        report(Progress("oauth2_tokens", high - first, last + 1 - first, deleted))
-    return deleted
+class _Batches:
+    """The batched deletes of one clean, on one connection."""
 
+    def __init__(
+        self,
+        conn: Executor,
+        before: datetime,
+        batch: int,
+        rest: float,
+        report: Callable[[Progress], None],
+    ) -> None:
+        self._conn, self._before, self._batch = conn, before, batch
+        self._rest, self._report = rest, report
 
-async def _delete_until_none_left(
-    conn: Executor,
-    query: Query[Any],
-    table: str,
-    before: datetime,
-    batch: int,
-    report: Callable[[Progress], None],
-) -> int:
-    """`batch` dead rows at a time, found by the expiry index, until a batch comes short."""
-    deleted = 0
-    while True:
-        count = await conn.rowcount(query, {"before": before, "batch": batch})
-        deleted += count
-        if count < batch:
-            report(Progress(table, deleted, deleted, deleted))
-            return deleted
-        report(Progress(table, deleted, 0, deleted))
+    async def _delete(self, query: Query[Any], params: dict[str, Any]) -> int:
+        started = time.monotonic()
+        count = await self._conn.rowcount(query, {**params, "before": self._before})
+        if self._rest > 0:
+            await asyncio.sleep((time.monotonic() - started) * self._rest)
+        return count
+
+    async def token_ranges(self) -> int:
+        """The token table by ranges of `batch` ids, from the oldest: each range a short
+        statement over the primary key, however many of its rows are dead."""
+        span = await self._conn.first(TOKEN_IDS)
+        if span is None or span[0] is None:
+            return 0
+        first, last = span
+        deleted = 0
+        for low in range(first, last + 1, self._batch):
+            high = min(low + self._batch, last + 1)
+            deleted += await self._delete(DELETE_DEAD_TOKENS, {"low": low, "high": high})
+            self._report(Progress("oauth2_tokens", high - first, last + 1 - first, deleted))
+        return deleted
+
+    async def until_none_left(self, query: Query[Any], table: str) -> int:
+        """`batch` dead rows at a time, found by the expiry index, until a batch comes
+        short."""
+        deleted = 0
+        while True:
+            count = await self._delete(query, {"batch": self._batch})
+            deleted += count
+            if count < self._batch:
+                self._report(Progress(table, deleted, deleted, deleted))
+                return deleted
+            self._report(Progress(table, deleted, 0, deleted))
