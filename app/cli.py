@@ -76,7 +76,7 @@ async def clean(
     days: int = 0,
     dry_run: bool = False,
     batch: int = 10_000,
-    rest: float = 1.0,
+    rest: float = 3.0,
     progress: Callable[[Progress], None] | None = None,
 ) -> dict[str, int]:
     """Delete (or, dry run, count) codes and tokens that expired or were revoked more than
@@ -187,9 +187,10 @@ def parser() -> argparse.ArgumentParser:
     cleanup.add_argument(
         "--rest",
         type=float,
-        default=1.0,
+        default=3.0,
         help="after each batch, wait this many times as long as it took, leaving the "
-        "database to the server meanwhile (default 1: half the time; 0: flat out)",
+        "database to the server meanwhile (default 3: a quarter of the time is clean's; "
+        "0: flat out)",
     )
     cleanup.add_argument(
         "--quiet", action="store_true", help="no progress lines on stderr, only the counts"

@@ -175,13 +175,14 @@ class MaintenanceRepository(Repository):
         *,
         before: datetime,
         batch: int = 10_000,
-        rest: float = 1.0,
+        rest: float = 3.0,
         progress: Callable[[Progress], None] | None = None,
     ) -> Cleanup:
         """Delete them in batches of about `batch` rows, each one statement committed on
-        its own, resting `rest` times as long as a batch took before the next one (so that
-        a clean leaves the database to the server part of the time: seen with 0, W3's p99
-        doubled while 2.6 million rows went); `progress` hears of each batch. Interrupted,
+        its own, resting `rest` times as long as a batch took before the next one, so that
+        a clean leaves the database to the server most of the time (`bench/
+        clean_under_load.py`, 2.6 million rows: W3's p99 2.03x its baseline with 0 or 1,
+        1.51x with 3); `progress` hears of each batch. Interrupted,
         what was deleted stays deleted and a new run goes on from there: a batch deletes
         only what is dead at its time."""
         report = progress or (lambda _: None)
