@@ -164,6 +164,16 @@ async def has_column(conn: asyncpg.Connection, table: str, column: str) -> bool:
     )
 
 
+async def column_type(conn: asyncpg.Connection, table: str, column: str) -> str | None:
+    """`information_schema`'s data type of `table.column` (e.g. `bytea`), None if absent."""
+    return await conn.fetchval(
+        "SELECT data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+        table,
+        column,
+    )
+
+
 async def max_id(conn: asyncpg.Connection, table: str) -> int:
     """The table's largest id (0 when empty): seeded rows get ids above it."""
     return int(await conn.fetchval(f'SELECT coalesce(max(id), 0) FROM "{table}"'))

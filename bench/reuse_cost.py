@@ -82,7 +82,9 @@ async def main(dsn: str, runs: int) -> None:
             found = await conn.fetchrow(FAMILY.format(order=order))
             if found is None:
                 raise SystemExit("no family with a rotated and a live pair: seed first")
-            rows, refresh_hash, client_pk = found
+            rows, stored_hash, client_pk = found
+            # The lane takes the hash as the code spells it, hex (bytes in the table since 0005).
+            refresh_hash = stored_hash.hex() if isinstance(stored_hash, bytes) else stored_hash
             m = await measure(conn, refresh_hash, client_pk, runs)
             print(f"{label:>10}  {rows:>6}  {m['ms']:>9.3f}  {m['buffers']:>7.0f}  {m['revoked']}")
     finally:

@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import asyncpg
-from bulkload import LoadReport, bulk_insert, has_column, max_id
+from bulkload import LoadReport, bulk_insert, column_type, has_column, max_id
 
 ACCESS_S = 864_000  # the project's ACCESS_TOKEN_LIFETIME default (the floor's too)
 REFRESH_S = 2 * ACCESS_S  # REFRESH_TOKEN_LIFETIME's default: twice the access lifetime
@@ -204,15 +204,24 @@ def _code_created() -> str:
 # --- the project's tables -----------------------------------------------------------------------
 
 
-def project_sql(plan: Plan, b: _Bases, salt: str, codes_family: bool) -> dict[str, str]:
-    """The INSERT for each of the project's tables (app/db/models.py), in load order."""
+def project_sql(
+    plan: Plan, b: _Bases, salt: str, codes_family: bool, binary: bool
+) -> dict[str, str]:
+    """The INSERT for each of the project's tables (app/db/models.py), in load order.
+    `binary`: the token table's hashes and family ids are `bytea` (migration 0005), not hex
+    text; the codes' family ids (`codes_family`) are then too."""
+    token_hash = _sha if binary else _hex
+
+    def family(n: str) -> str:
+        return f"decode(md5('{salt}f' || {n}), 'hex')" if binary else f"md5('{salt}f' || {n})"
+
     client_of, user_of = (
         f"{b.clients} + 1 + f % {plan.clients}",
         f"{b.users} + 1 + f % {plan.users}",
     )
     rotated = "CASE WHEN NOT newest THEN issued + make_interval(secs => step) END"
     family_col = ", family_id" if codes_family else ""
-    family_val = f", md5('{salt}f' || g)" if codes_family else ""
+    family_val = f", {family('g')}" if codes_family else ""
     return {
         "users": f"""
             INSERT INTO users (id, username, email, password_hash, created_at, is_active,
@@ -244,8 +253,8 @@ def project_sql(plan: Plan, b: _Bases, salt: str, codes_family: bool) -> dict[st
             INSERT INTO oauth2_tokens (id, access_token_hash, refresh_token_hash, client_id,
                                        user_id, family_id, scope, issued_at, access_expires_at,
                                        refresh_expires_at, revoked_at, rotated_at)
-            SELECT {b.tokens} + i + 1, {_hex("a", salt, "i")}, {_hex("r", salt, "i")},
-                   {client_of}, {user_of}, md5('{salt}f' || f), 'profile:read', issued,
+            SELECT {b.tokens} + i + 1, {token_hash("a", salt, "i")}, {token_hash("r", salt, "i")},
+                   {client_of}, {user_of}, {family("f")}, 'profile:read', issued,
                    issued + interval '{ACCESS_S} s', issued + interval '{REFRESH_S} s',
                    CASE WHEN NOT newest THEN issued + make_interval(secs => step)
                         WHEN state = 'r' THEN issued + interval '60 s' END,
@@ -326,8 +335,9 @@ async def seed_project(dsn: str, plan: Plan) -> list[LoadReport]:
         salt = secrets.token_hex(4)
         bases = await _bases(conn, PROJECT_TABLES)
         codes_family = await has_column(conn, "oauth2_codes", "family_id")
+        binary = await column_type(conn, "oauth2_tokens", "access_token_hash") == "bytea"
         print(f"project {_where(dsn)}: {_describe(plan)}", flush=True)
-        return await _load(conn, project_sql(plan, bases, salt, codes_family))
+        return await _load(conn, project_sql(plan, bases, salt, codes_family, binary))
     finally:
         await conn.close()
 

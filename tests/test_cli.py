@@ -20,6 +20,7 @@ from app import cli, clock
 from app.config import Settings
 from app.db.models import AuthorizationCode, OAuth2Client, RevokedUserToken, Token, User
 from app.db.repositories.maintenance import MaintenanceRepository, Progress
+from app.oauth.secrets import hash_secret
 from tests.helpers import TEST_SECRET_KEY, login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,11 +153,11 @@ async def seed(app: FastAPI) -> dict[str, Any]:
                 await conn.execute(
                     insert(Token)
                     .values(
-                        access_token_hash=("a" + name).ljust(64, "0"),
-                        refresh_token_hash=("r" + name).ljust(64, "0"),
+                        access_token_hash=hash_secret("a" + name),
+                        refresh_token_hash=hash_secret("r" + name),
                         client_id=client_pk,
                         user_id=user_id,
-                        family_id=family,
+                        family_id=hash_secret(family)[:32],
                         scope="profile:read",
                         issued_at=now - 20 * DAY,
                         access_expires_at=access_expires,

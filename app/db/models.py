@@ -1,4 +1,5 @@
-"""Tables. Secrets (client secrets, codes, tokens) are stored only as SHA-256 hex digests."""
+"""Tables. Secrets (client secrets, codes, tokens) are stored only as SHA-256 digests: hex text,
+and the bytes themselves on the token table (`HexDigest`), the one that grows by millions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.db.types import JSONDocument, UTCDateTime
+from app.db.types import HexDigest, JSONDocument, UTCDateTime
 
 HASH = String(64)
 # SQLite reuses the largest integer id once its row is deleted unless the table is
@@ -89,7 +90,7 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    family_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    family_id: Mapped[str | None] = mapped_column(HexDigest, nullable=True)
 
 
 class Token(Base):
@@ -106,7 +107,9 @@ class Token(Base):
     and a user's grants (and the users' ON DELETE CASCADE), `(client_id, user_id)` for an
     app's tokens (its cascade, revoking them, one user's). None on the expiry times: `clean`
     walks the table by `id` in bounded batches. The UPDATE of a rotation changes no indexed
-    column, so PostgreSQL can make it a HOT update (no index entries at all).
+    column, so PostgreSQL can make it a HOT update (no index entries at all). The hashes and
+    the family id are stored as bytes (`HexDigest`): 32 and 16 instead of 64 and 32 hex
+    characters, in the row and in the indexes.
     """
 
     __tablename__ = "oauth2_tokens"
@@ -117,11 +120,11 @@ class Token(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    access_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
-    refresh_token_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    access_token_hash: Mapped[str] = mapped_column(HexDigest, unique=True)
+    refresh_token_hash: Mapped[str] = mapped_column(HexDigest, unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("oauth2_clients.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    family_id: Mapped[str] = mapped_column(String(32))
+    family_id: Mapped[str] = mapped_column(HexDigest)
     scope: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -57,7 +57,16 @@ TOKENS_BEFORE_0005 = Table(
 
 
 def _select_before_0005(model: type[Base]) -> Select[Any]:
-    """The model's columns that existed before 0005 (which added `oauth2_codes.family_id`)."""
+    """The model's columns that existed before 0005, as they were then: 0005 added
+    `oauth2_codes.family_id`, and stores the token table's hashes as bytes (read back as
+    the same hex, through the model, after it)."""
+    if model is Token:
+        return select(*(c for c in TOKENS_BEFORE_0005.c if c.name != "code_id"))
+    return _select_after_0005(model)
+
+
+def _select_after_0005(model: type[Base]) -> Select[Any]:
+    """The same columns, read through the model (hex out of the token table's bytes)."""
     table = model.__table__
     added = {"family_id"} if table.name == "oauth2_codes" else set()
     return select(*(column for column in table.c if column.name not in added))
@@ -230,7 +239,7 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
             await conn.execute(  # with the code_id column that 0005 drops
                 insert(TOKENS_BEFORE_0005).values(
                     access_token_hash="a" * 64,
-                    refresh_token_hash="r" * 64,
+                    refresh_token_hash="b" * 64,
                     client_id=kept,
                     user_id=user_id,
                     code_id=code_id,
@@ -252,7 +261,7 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
 
         async with engine.begin() as conn:
             after = {
-                model.__tablename__: (await conn.execute(_select_before_0005(model))).all()
+                model.__tablename__: (await conn.execute(_select_after_0005(model))).all()
                 for model in (User, OAuth2Client, AuthorizationCode, Token)
             }
             assert after == before
@@ -477,7 +486,7 @@ async def test_0005_moves_each_codes_family_onto_the_code_and_back(empty_databas
                 await conn.execute(
                     insert(TOKENS_BEFORE_0005).values(
                         access_token_hash=f"a{n}" * 32,
-                        refresh_token_hash=f"r{n}" * 32,
+                        refresh_token_hash=f"b{n}" * 32,
                         client_id=client,
                         user_id=user_id,
                         code_id=spent,
@@ -507,6 +516,15 @@ async def test_0005_moves_each_codes_family_onto_the_code_and_back(empty_databas
                 indexes = {i["name"]: i["column_names"] for i in found.get_indexes("oauth2_tokens")}
                 return columns, indexes
 
+            stored = await conn.execute(
+                text(
+                    "SELECT length(access_token_hash), length(family_id) FROM oauth2_tokens"
+                    " ORDER BY id"
+                )
+            )
+            assert stored.all() == [(32, 16), (32, 16)]  # bytes, not hex text
+            hashes = await conn.execute(select(Token.access_token_hash).order_by(Token.id))
+            assert hashes.scalars().all() == ["a0" * 32, "a1" * 32]  # the same hex, read back
             columns, indexes = await conn.run_sync(token_schema)
             assert "code_id" not in columns
             # (PostgreSQL also lists the unique constraints' indexes, on the two hashes)
@@ -523,8 +541,10 @@ async def test_0005_moves_each_codes_family_onto_the_code_and_back(empty_databas
         downgraded = alembic(empty_database, "downgrade", "0004")
         assert downgraded.returncode == 0, downgraded.stderr
         async with engine.connect() as conn:
-            links = (await conn.execute(text("SELECT code_id FROM oauth2_tokens"))).scalars()
-            assert list(links) == [spent, spent]
+            links = await conn.execute(
+                text("SELECT code_id, access_token_hash FROM oauth2_tokens ORDER BY id")
+            )
+            assert links.all() == [(spent, "a0" * 32), (spent, "a1" * 32)]  # hex text again
             code_columns = await conn.run_sync(
                 lambda sync_conn: {
                     c["name"] for c in inspect(sync_conn).get_columns("oauth2_codes")
