@@ -83,6 +83,14 @@ async def test_create_user_refuses_what_registration_refuses(
 # --- clean ---------------------------------------------------------------------------------
 
 
+# What `clean` reports of `seed`'s rows, whatever the batch size.
+CLEANED_ALL = [
+    "deleted 3 authorization codes",
+    "deleted 6 token pairs",
+    "deleted 1 logged-out user tokens",
+]
+
+
 async def seed(app: FastAPI) -> dict[str, Any]:
     """A user, a client, and codes and tokens in every state; their ids by name."""
     now = clock.utcnow()
@@ -208,11 +216,7 @@ async def test_clean_deletes_expired_and_dead_revoked_rows_and_keeps_the_rest(ap
     ids = await seed(app)
     status, out = await run(settings, "clean")
     assert status == 0
-    assert out.splitlines() == [
-        "deleted 3 authorization codes",
-        "deleted 6 token pairs",
-        "deleted 1 logged-out user tokens",
-    ]
+    assert out.splitlines() == CLEANED_ALL
     left = await remaining(app)
     assert left["codes"] == {ids["code_live"], ids["code_used_live"]}
     assert left["tokens"] == {ids["tok_live"], ids["tok_refreshable"], ids["tok_rotated"]}
@@ -258,11 +262,7 @@ async def test_clean_in_batches_of_one_deletes_the_same_and_shows_its_progress(
     ids = await seed(app)
     status, out = await run(settings, "clean", "--batch", "1")
     assert status == 0
-    assert out.splitlines() == [
-        "deleted 3 authorization codes",
-        "deleted 6 token pairs",
-        "deleted 1 logged-out user tokens",
-    ]
+    assert out.splitlines() == CLEANED_ALL
     left = await remaining(app)
     assert left["tokens"] == {ids["tok_live"], ids["tok_refreshable"], ids["tok_rotated"]}
     lines = capsys.readouterr().err.splitlines()

@@ -148,19 +148,7 @@ async def test_the_migrated_schema_enforces_cascades(empty_database):
     now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
-            user_id = (
-                await conn.execute(
-                    insert(User)
-                    .values(
-                        username="alice",
-                        email="alice@example.com",
-                        password_hash="$argon2id$x",
-                        created_at=now,
-                        is_active=True,
-                    )
-                    .returning(User.id)
-                )
-            ).scalar_one()
+            user_id = await _new_user(conn, "alice", "alice@example.com")
             await conn.execute(
                 insert(OAuth2Client).values(
                     client_id="c" * 24,
@@ -178,6 +166,21 @@ async def test_the_migrated_schema_enforces_cascades(empty_database):
         assert remaining == []
     finally:
         await engine.dispose()
+
+
+async def _new_user(conn, username: str, email: str) -> int:
+    row = await conn.execute(
+        insert(User)
+        .values(
+            username=username,
+            email=email,
+            password_hash="$argon2id$x",
+            created_at=datetime.now(UTC),
+            is_active=True,
+        )
+        .returning(User.id)
+    )
+    return row.scalar_one()
 
 
 async def _new_client(conn, user_id: int, name: str) -> int:
@@ -207,19 +210,7 @@ async def test_0003_keeps_every_row_and_ids_are_never_reused_after_it(empty_data
     now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
-            user_id = (
-                await conn.execute(
-                    insert(User)
-                    .values(
-                        username="Alice",
-                        email="alice@example.com",
-                        password_hash="$argon2id$x",
-                        created_at=now,
-                        is_active=True,
-                    )
-                    .returning(User.id)
-                )
-            ).scalar_one()
+            user_id = await _new_user(conn, "Alice", "alice@example.com")
             kept = await _new_client(conn, user_id, "kept")
             newest = await _new_client(conn, user_id, "newest")
             code_id = (
@@ -378,19 +369,7 @@ async def test_0004_consents_are_one_per_user_and_app_and_go_with_either(empty_d
     now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
-            user_id = (
-                await conn.execute(
-                    insert(User)
-                    .values(
-                        username="alice",
-                        email="alice@example.com",
-                        password_hash="$argon2id$x",
-                        created_at=now,
-                        is_active=True,
-                    )
-                    .returning(User.id)
-                )
-            ).scalar_one()
+            user_id = await _new_user(conn, "alice", "alice@example.com")
             kept = await _new_client(conn, user_id, "kept")
             dropped = await _new_client(conn, user_id, "dropped")
             for client in (kept, dropped):
@@ -457,19 +436,7 @@ async def test_0005_moves_each_codes_family_onto_the_code_and_back(empty_databas
     )
     try:
         async with engine.begin() as conn:
-            user_id = (
-                await conn.execute(
-                    insert(User)
-                    .values(
-                        username="alice",
-                        email="alice@example.com",
-                        password_hash="$argon2id$x",
-                        created_at=now,
-                        is_active=True,
-                    )
-                    .returning(User.id)
-                )
-            ).scalar_one()
+            user_id = await _new_user(conn, "alice", "alice@example.com")
             client = await _new_client(conn, user_id, "app")
             code = {"client_id": client, "user_id": user_id, "scope": "profile:read"}
             code |= {"created_at": now, "expires_at": now}
