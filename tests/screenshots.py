@@ -9,15 +9,14 @@ import sys
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from tests.api.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     Account,
     callback_server,
+    launched_chromium,
     log_in_here,
     new_account,
     new_third_party_app,
@@ -86,10 +85,7 @@ async def take(server: str) -> None:
             "&response_type=code&state=xyz&scope=profile:read+workouts:read+workouts:write"
         )
 
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
+        async with launched_chromium() as browser:
             for phone in (False, True):
                 context = await browser.new_context(viewport=PHONE if phone else DESKTOP)
                 page = await context.new_page()
@@ -124,7 +120,6 @@ async def take(server: str) -> None:
                 await page.goto(f"{server}/profile/apps/connected")
                 await shoot(page, "connected", phone)
                 await context.close()
-            await browser.close()
 
 
 def main() -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,9 +23,9 @@ from tests.helpers import PASSWORD, bearer
 from tests.live_server import free_port
 
 try:
-    from playwright.async_api import Browser, Page, expect
+    from playwright.async_api import Browser, Page, Route, async_playwright, expect
 except ImportError:  # pragma: no cover - depends on the environment
-    Browser = Page = expect = None  # type: ignore[assignment,misc]
+    Browser = Page = Route = async_playwright = expect = None  # type: ignore[assignment,misc]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,6 +51,19 @@ SKIP_WITHOUT_A_BROWSER = [
         reason=f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it)",
     ),
 ]
+
+
+@asynccontextmanager
+async def launched_chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 @dataclass

@@ -25,17 +25,18 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from tests.api.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
     SKIP_WITHOUT_A_BROWSER,
     TIMEOUT_MS,
     Account,
+    Browser,
     Callback,
+    Page,
     ThirdPartyApp,
     callback_server,
     expect,
     fits_the_width,
+    launched_chromium,
     log_in_here,
     new_account,
     new_page,
@@ -44,11 +45,6 @@ from tests.api.browser import (
 )
 from tests.helpers import bearer
 from tests.live_server import live_server
-
-try:
-    from playwright.async_api import Browser, Page, async_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    async_playwright = None
 
 pytestmark = SKIP_WITHOUT_A_BROWSER
 SCOPE = "profile:read workouts:read"
@@ -68,14 +64,8 @@ def server(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -4,27 +4,22 @@ server: every request to another host is refused by the page's routing, and none
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.api.browser import (
+    SKIP_WITHOUT_A_BROWSER,
+    TIMEOUT_MS,
+    Browser,
+    Page,
+    Route,
+    expect,
+    launched_chromium,
+)
 from tests.live_server import live_server
 
-try:
-    from playwright.async_api import Browser, Page, Route, async_playwright, expect
-except ImportError:  # pragma: no cover - depends on the environment
-    async_playwright = None
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
-TIMEOUT_MS = 30_000
-
-pytestmark = [
-    pytest.mark.skipif(async_playwright is None, reason="the playwright package is not installed"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing"),
-]
+pytestmark = SKIP_WITHOUT_A_BROWSER
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +30,8 @@ def server(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 async def offline_page(browser: Browser, server: str) -> tuple[Page, list[str], list[str]]:

@@ -15,15 +15,16 @@ import httpx
 import pytest
 
 from tests.api.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
     SKIP_WITHOUT_A_BROWSER,
     Account,
+    Browser,
     Callback,
+    Page,
     callback_server,
     expect,
     fits_the_width,
+    launched_chromium,
     log_in_here,
     new_account,
     new_page,
@@ -31,11 +32,6 @@ from tests.api.browser import (
 )
 from tests.helpers import PASSWORD, bearer, issue_tokens
 from tests.live_server import live_server
-
-try:
-    from playwright.async_api import Browser, Page, async_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    async_playwright = None
 
 pytestmark = SKIP_WITHOUT_A_BROWSER
 
@@ -54,14 +50,8 @@ def server(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

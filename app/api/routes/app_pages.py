@@ -10,6 +10,7 @@ session goes to `/login?next=<this page>`. Not in the OpenAPI document (pages, n
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -168,21 +169,25 @@ async def register_new_app(request: Request) -> Response:
     return response
 
 
-async def _own_app(request: Request, session: PageSession) -> ClientDetails | Response:
+async def _own_app(request: Request) -> tuple[PageSession, ClientDetails] | Response:
+    """The session and the app of the path, or the answer instead: the login page when
+    signed out, a 404 page when the app is not the user's."""
+    session = await _signed_in(request)
+    if isinstance(session, Response):
+        return session
     try:
-        return await client_by_pk(services(request).storage, session.user.id, _pk(request))
+        client = await client_by_pk(services(request).storage, session.user.id, _pk(request))
     except ClientNotFound:
         return _not_found(session)
+    return session, client
 
 
 @router.get(APPS_URL + "/{id:int}")
 async def app_details(request: Request) -> Response:
-    session = await _signed_in(request)
-    if isinstance(session, Response):
-        return session
-    client = await _own_app(request, session)
-    if isinstance(client, Response):
-        return client
+    found = await _own_app(request)
+    if isinstance(found, Response):
+        return found
+    session, client = found
     return page(app_page(session, client, notice=_notice(request)))
 
 
@@ -190,12 +195,10 @@ async def app_details(request: Request) -> Response:
 async def created_app(request: Request) -> Response:
     """The new app, with its secret when the one-time cookie carries it (and it is this
     app's: checked against the stored hash); reloading shows it no more."""
-    session = await _signed_in(request)
-    if isinstance(session, Response):
-        return session
-    client = await _own_app(request, session)
-    if isinstance(client, Response):
-        return client
+    found = await _own_app(request)
+    if isinstance(found, Response):
+        return found
+    session, client = found
     carried = new_secret(request)
     record = await services(request).storage.clients.by_client_id(client_id=client.client_id)
     shown = None
@@ -232,12 +235,10 @@ def _confirmation(
 
 @router.get(APPS_URL + "/{id:int}/revoke")
 async def confirm_revoke(request: Request) -> Response:
-    session = await _signed_in(request)
-    if isinstance(session, Response):
-        return session
-    client = await _own_app(request, session)
-    if isinstance(client, Response):
-        return client
+    found = await _own_app(request)
+    if isinstance(found, Response):
+        return found
+    session, client = found
     return _confirmation(
         request,
         session,
@@ -251,28 +252,34 @@ async def confirm_revoke(request: Request) -> Response:
     )
 
 
-@router.post(APPS_URL + "/{id:int}/revoke")
-async def revoke(request: Request) -> Response:
+async def _act_on_own_app(
+    request: Request, act: Callable[..., Awaitable[object]], done: str
+) -> Response:
+    """A confirmed form (session and CSRF checked) doing `act(storage, user_id, pk)` on the
+    user's app of the path; then to `done` (`{pk}` filled in), or a 404 page."""
     checked = await session_post(request, back=f"{APPS_URL}/{request.path_params['id']}")
     if isinstance(checked, Response):
         return checked
     session, _ = checked
     try:
         pk = _pk(request)
-        await revoke_client_tokens(services(request).storage, session.user.id, pk)
+        await act(services(request).storage, session.user.id, pk)
     except ClientNotFound:
         return _not_found(session)
-    return see_other(f"{APPS_URL}/{pk}?done=revoked")
+    return see_other(done.format(pk=pk))
+
+
+@router.post(APPS_URL + "/{id:int}/revoke")
+async def revoke(request: Request) -> Response:
+    return await _act_on_own_app(request, revoke_client_tokens, APPS_URL + "/{pk}?done=revoked")
 
 
 @router.get(APPS_URL + "/{id:int}/delete")
 async def confirm_delete(request: Request) -> Response:
-    session = await _signed_in(request)
-    if isinstance(session, Response):
-        return session
-    client = await _own_app(request, session)
-    if isinstance(client, Response):
-        return client
+    found = await _own_app(request)
+    if isinstance(found, Response):
+        return found
+    session, client = found
     return _confirmation(
         request,
         session,
@@ -288,18 +295,7 @@ async def confirm_delete(request: Request) -> Response:
 
 @router.post(APPS_URL + "/{id:int}/delete")
 async def delete(request: Request) -> Response:
-    checked = await session_post(request, back=f"{APPS_URL}/{request.path_params['id']}")
-    if isinstance(checked, Response):
-        return checked
-    session, _ = checked
-    try:
-        await delete_client(services(request).storage, session.user.id, _pk(request))
-    except ClientNotFound:
-        return _not_found(session)
-    return see_other(f"{APPS_URL}?done=deleted")
-
-
-# --- the apps the user let in ---------------------------------------------------------------
+    return await _act_on_own_app(request, delete_client, APPS_URL + "?done=deleted")
 
 
 @router.get(CONNECTED_URL)
